@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rtsp-conntrack: out-of-tree build of nf_conntrack_rtsp and nf_nat_rtsp.
+#
+#   make                  build both modules for the running kernel
+#   make KDIR=/path       ... against other headers (KERNELDIR also works)
+#   make debug            build with -DDEBUG: pr_debug traces in dmesg
+#   make check            the whole test suite (unit, fuzz smoke, E2E in QEMU)
+#   make demo             boot a Debian kernel in QEMU and show VoD working
+
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf 2>/dev/null)
+KERNELRELEASE_HOST := $(shell uname -r)
+KERNELDIR ?= /lib/modules/$(KERNELRELEASE_HOST)/build
+KDIR ?= $(KERNELDIR)
+W ?=
+C ?=
+INSTALL_MOD_DIR ?= updates
+
+MODULE_VARS := CONFIG_NF_CONNTRACK_RTSP=m CONFIG_NF_NAT_RTSP=m
+
+.PHONY: all modules debug clean modules_install install uninstall check \
+	test-unit fuzz fuzz-build test-e2e demo style sparse
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) W=$(W) C=$(C) modules
+
+debug:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) W=$(W) C=$(C) \
+		RTSP_EXTRA_CFLAGS=-DDEBUG modules
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) W=1 C=2 modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
+		rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
+	rm -rf build
+
+CHECKPATCH ?= $(firstword $(wildcard $(KDIR)/scripts/checkpatch.pl \
+	/usr/src/linux-source-6.1/scripts/checkpatch.pl))
+style:
+	$(CHECKPATCH) --strict --no-tree --terse -f \
+		nf_conntrack_rtsp.c nf_conntrack_rtsp.h nf_nat_rtsp.c \
+		netfilter_helpers.h rtsp_parse.c rtsp_parse.h
+
+-include tests/unit.mk

@@ -18,22 +18,31 @@ INSTALL_MOD_DIR ?= updates
 
 MODULE_VARS := CONFIG_NF_CONNTRACK_RTSP=m CONFIG_NF_NAT_RTSP=m
 
-.PHONY: all modules debug clean modules_install install uninstall check \
-	test-unit fuzz fuzz-build test-e2e demo style sparse
+# Targets that need kernel headers fail early, and say why, without them.
+NEED_KDIR = @test -e $(KDIR)/Makefile || { echo "No kernel headers at \
+$(KDIR): install linux-headers-$(KERNELRELEASE_HOST) or pass \
+KDIR=/usr/src/linux-headers-<version>" >&2; exit 1; }
+
+.PHONY: all modules debug clean modules_install check deps test-unit fuzz \
+	fuzz-build test-e2e demo style sparse
 
 all: modules
 
 modules:
+	$(NEED_KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) W=$(W) C=$(C) modules
 
 debug:
+	$(NEED_KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) W=$(W) C=$(C) \
 		RTSP_EXTRA_CFLAGS=-DDEBUG modules
 
 sparse:
+	$(NEED_KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) W=1 C=2 modules
 
 modules_install:
+	$(NEED_KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(MODULE_VARS) \
 		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
 
@@ -49,4 +58,18 @@ style:
 		nf_conntrack_rtsp.c nf_conntrack_rtsp.h nf_nat_rtsp.c \
 		netfilter_helpers.h rtsp_parse.c rtsp_parse.h
 
+deps:
+	scripts/deps.sh
+
+# The whole suite; its last line is the total "N passed, N failed".
+check: deps
+	scripts/check.sh
+
+test-e2e: deps
+	tests/e2e/run $(E2E_ARGS)
+
+demo: deps
+	tests/e2e/demo
+
 -include tests/unit.mk
+-include scripts/package.mk

@@ -8,6 +8,12 @@
  * host than the RTSP server (IPTV video on demand does that), so who may
  * send it is a policy: media_source=any|server|<prefix>[,<prefix>].
  *
+ * Per control connection it remembers which media each RTSP session set
+ * up: TEARDOWN removes only that session's expectations and flows, and
+ * while the client keeps talking (PAUSE, GET_PARAMETER keep-alives) its
+ * media flows are kept from timing out.  Messages split across TCP
+ * segments are reassembled in a small per-connection buffer.
+ *
  * Expected connections get no helper: the media path never enters here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -16,13 +22,16 @@
 #include <linux/moduleparam.h>
 #include <linux/inet.h>
 #include <linux/in.h>
-#include <linux/ip.h>
+#include <linux/jhash.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/tcp.h>
 #include <linux/netfilter.h>
-#include <linux/slab.h>
-#include <linux/string.h>
 
+#include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_conntrack_zones.h>
@@ -37,6 +46,10 @@
 #define RTSP_MAX_PORTS		8
 /* Transport specs with ports handled per SETUP; more are ignored. */
 #define RTSP_MAX_SPECS		8
+/* Media ports remembered per control connection (the newest win). */
+#define RTSP_MEDIA_MAX		8
+/* Longest message head held while the rest of it is on its way. */
+#define RTSP_HOLD_MAX		2048
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP connection tracking helper");
@@ -64,6 +77,11 @@ module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
 		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes such as 172.26.0.0/16,2001:db8::/32");
 
+static unsigned int media_timeout = 600;
+module_param(media_timeout, uint, 0644);
+MODULE_PARM_DESC(media_timeout,
+		 "seconds each RTSP request of a client keeps its media flows alive, so that a long PAUSE keeps its stream (default 600, 0 disables)");
+
 const struct nf_nat_rtsp_hooks __rcu *nf_nat_rtsp_hooks __read_mostly;
 EXPORT_SYMBOL_GPL(nf_nat_rtsp_hooks);
 
@@ -88,6 +106,45 @@ static struct nf_conntrack_expect_policy rtsp_exp_policy __read_mostly = {
 };
 
 static struct nf_conntrack_helper rtsp_helpers[RTSP_MAX_PORTS * 2] __read_mostly;
+
+/* Set on unload: no packet may allocate or use per-connection state. */
+static bool rtsp_unloading;
+
+enum rtsp_media_state {
+	RTSP_MEDIA_FREE,
+	RTSP_MEDIA_EXPECTED,		/* an expectation waits for it */
+	RTSP_MEDIA_FLOWING,		/* @child is its conntrack */
+};
+
+struct rtsp_media {
+	struct nf_conntrack_tuple child;	/* original tuple of the flow */
+	u32 session;			/* hash of the Session id, 0: unknown */
+	u32 cseq;			/* hash of the SETUP's CSeq */
+	__be16 port;			/* where the media is expected */
+	u8 state;			/* enum rtsp_media_state */
+};
+
+/* One direction of the control connection's byte stream. */
+struct rtsp_stream {
+	u32 next_seq;			/* first byte not seen yet */
+	u32 skip;			/* body bytes still to come */
+	u32 held;			/* bytes of a message head in @hold */
+	bool synced;			/* @next_seq is valid */
+	char *hold;			/* RTSP_HOLD_MAX bytes while in use */
+};
+
+struct rtsp_conn {
+	struct rcu_head rcu;
+	spinlock_t lock;		/* everything below */
+	struct rtsp_stream stream[IP_CT_DIR_MAX];
+	struct rtsp_media media[RTSP_MEDIA_MAX];
+	unsigned int next_slot;
+};
+
+/* In nf_conn_help::data. */
+struct nf_ct_rtsp_master {
+	struct rtsp_conn *conn;
+};
 
 /* Rate-limited, so that hostile input cannot flood the log. */
 static void rtsp_log_bad(const struct nf_conn *ct, const char *what,
@@ -123,6 +180,53 @@ void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
+static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	struct rtsp_conn *conn, *old;
+
+	if (READ_ONCE(rtsp_unloading))
+		return NULL;
+	conn = READ_ONCE(m->conn);
+	if (conn)
+		return conn;
+
+	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
+	if (!conn)
+		return NULL;
+	spin_lock_init(&conn->lock);
+	old = cmpxchg(&m->conn, NULL, conn);
+	if (old) {
+		kfree(conn);
+		return old;
+	}
+	return conn;
+}
+
+static void rtsp_conn_free_rcu(struct rcu_head *head)
+{
+	struct rtsp_conn *conn = container_of(head, struct rtsp_conn, rcu);
+
+	kfree(conn->stream[IP_CT_DIR_ORIGINAL].hold);
+	kfree(conn->stream[IP_CT_DIR_REPLY].hold);
+	kfree(conn);
+}
+
+/* A packet of this connection may still be in rtsp_help() elsewhere. */
+static void rtsp_destroy(struct nf_conn *ct)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	struct rtsp_conn *conn = xchg(&m->conn, NULL);
+
+	if (conn)
+		call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+}
+
+static u32 rtsp_hash(const char *buf, const struct rtsp_span *sp)
+{
+	return sp->len ? jhash(buf + sp->off, sp->len, 0) | 1 : 0;
+}
+
 /*
  * The media goes to the address the server sends its replies to.  Limiting
  * who may send it by prefix uses the expectation mask, so that the kernel
@@ -153,16 +257,66 @@ struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 			  &reply->dst.u3, IPPROTO_UDP, NULL, &dport);
 	if (saddr == &pfx->addr)
 		exp->mask.src.u3 = pfx->mask;
+	exp->expectfn = nf_ct_rtsp_media_started;
 	return exp;
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_expect_alloc);
 
-/*
- * Without NAT the expectation points at the client itself, so a clash with
- * another control connection's expectation means the same host asks again
- * for a port it asked for before (a new connection after an aborted one):
- * the newest SETUP wins.
- */
+/* Called for each new media flow, NATed or not: remember its tuple. */
+void nf_ct_rtsp_media_started(struct nf_conn *child,
+			      struct nf_conntrack_expect *exp)
+{
+	struct nf_conn *ct = exp->master;
+	struct nf_ct_rtsp_master *m;
+	struct rtsp_conn *conn;
+	unsigned int i;
+
+	if (!nfct_help(ct) || READ_ONCE(rtsp_unloading))
+		return;
+	m = nfct_help_data(ct);
+	conn = READ_ONCE(m->conn);
+	if (!conn)
+		return;
+
+	spin_lock_bh(&conn->lock);
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		struct rtsp_media *md = &conn->media[i];
+
+		if (md->state == RTSP_MEDIA_EXPECTED &&
+		    md->port == exp->tuple.dst.u.udp.port) {
+			md->child = child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+			md->state = RTSP_MEDIA_FLOWING;
+			break;
+		}
+	}
+	spin_unlock_bh(&conn->lock);
+}
+EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
+
+/* Remember an expected media port, evicting the oldest when full. */
+static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
+			   u32 session)
+{
+	struct rtsp_media *md = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX && !md; i++)
+		if (conn->media[i].state == RTSP_MEDIA_FREE ||
+		    conn->media[i].port == htons(port))
+			md = &conn->media[i];
+	if (!md) {
+		md = &conn->media[conn->next_slot];
+		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
+	}
+	*md = (struct rtsp_media){
+		.session = session,
+		.cseq	 = cseq,
+		.port	 = htons(port),
+		.state	 = RTSP_MEDIA_EXPECTED,
+	};
+}
+
+/* Without NAT the media goes to the client itself. */
 static int rtsp_expect_related(struct nf_conntrack_expect *exp)
 {
 	struct nf_conntrack_expect *old;
@@ -173,6 +327,11 @@ static int rtsp_expect_related(struct nf_conntrack_expect *exp)
 	if (ret != -EBUSY && ret != -EALREADY)
 		return ret;
 
+	/*
+	 * A clash with another control connection's expectation means the
+	 * same host asks again for a port it asked for before (a new
+	 * connection after an aborted one): the newest SETUP wins.
+	 */
 	old = nf_ct_expect_find_get(nf_ct_net(ct), nf_ct_zone(ct), &exp->tuple);
 	if (!old)
 		return ret;
@@ -196,13 +355,15 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 	unsigned int ret = NF_ACCEPT;
 	int err;
 
+	c->n_port = 0;
 	nat = rcu_dereference(nf_nat_rtsp_hooks);
 	if (nat && ct->status & IPS_NAT_MASK)
 		return nat->expect(c, ct, ctinfo);
 
 	for (i = 0; i < n; i++) {
+		c->port[i] = i ? cp->hi : cp->lo;
 		exp[i] = nf_ct_rtsp_expect_alloc(ct, CTINFO2DIR(ctinfo),
-						 i ? cp->hi : cp->lo);
+						 c->port[i]);
 		if (!exp[i]) {
 			nf_ct_helper_log(c->skb, ct, "cannot alloc expectation");
 			ret = NF_DROP;
@@ -212,7 +373,7 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 		if (err) {
 			nf_ct_helper_log(c->skb, ct,
 					 "cannot add expectation for port %u: %d",
-					 i ? cp->hi : cp->lo, err);
+					 c->port[i], err);
 			ret = NF_DROP;
 			break;
 		}
@@ -220,6 +381,8 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 	}
 	if (ret != NF_ACCEPT && i == 1)
 		nf_ct_unexpect_related(exp[0]);
+	else if (ret == NF_ACCEPT)
+		c->n_port = n;
 	for (i = 0; i < n; i++)
 		if (exp[i])
 			nf_ct_expect_put(exp[i]);
@@ -234,29 +397,33 @@ static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 }
 
 /*
- * Walk the transport specs of a SETUP (or its reply) at @c->msgoff.  The
+ * Walk the transport specs of a SETUP (or, for NAT, of its reply).  The
  * NAT helper may resize a spec; later offsets move by the same amount.
  */
 static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 				    struct rtsp_msg *msg, struct nf_conn *ct,
-				    enum ip_conntrack_info ctinfo)
+				    enum ip_conntrack_info ctinfo,
+				    struct rtsp_conn *conn)
 {
 	const struct nf_nat_rtsp_hooks *nat = NULL;
 	bool request = msg->type == RTSP_MSG_REQUEST;
-	unsigned int handled = 0, ret = NF_ACCEPT;
+	unsigned int i, handled = 0, ret = NF_ACCEPT;
+	u32 cseq = 0, session = 0, pos = 0;
 	struct rtsp_tspec spec;
-	u32 pos = 0;
 	int r;
 
-	if (!request) {
+	if (request) {
+		cseq = rtsp_hash(c->msg, &msg->cseq);
+		session = rtsp_hash(c->msg, &msg->session);
+	} else {
 		nat = rcu_dereference(nf_nat_rtsp_hooks);
-		if (!nat)
+		if (!nat || !(ct->status & IPS_NAT_MASK) || c->msgoff < 0)
 			return NF_ACCEPT;
 	}
 
 	c->spec = &spec;
-	while ((r = rtsp_transport_next(*c->dptr + c->msgoff, msg->transport,
-					&pos, &spec)) != 0) {
+	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
+					&spec)) != 0) {
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
 				     rtsp_method_name(msg));
@@ -269,7 +436,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 				     __stringify(RTSP_MAX_SPECS), "SETUP");
 			break;
 		}
-		pr_debug("%s udp transport, client ports %u-%u\n",
+		pr_debug("%s: udp transport, client ports %u-%u\n",
 			 request ? "SETUP" : "reply", spec.client.lo,
 			 spec.client.hi);
 
@@ -280,6 +447,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			ret = nat->reply(c, ct, ctinfo);
 		if (ret != NF_ACCEPT)
 			break;
+		for (i = 0; conn && request && i < c->n_port; i++)
+			rtsp_media_add(conn, c->port[i], cseq, session);
 		pos += c->delta;
 		msg->transport.len += c->delta;
 		msg->len += c->delta;
@@ -287,25 +456,265 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 	return ret;
 }
 
+/* A SETUP reply names the session its media belongs to. */
+static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		struct rtsp_media *md = &conn->media[i];
+
+		if (md->state != RTSP_MEDIA_FREE && !md->session &&
+		    md->cseq == cseq)
+			md->session = session;
+	}
+}
+
+static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
+				       const struct rtsp_media *md)
+{
+	const struct nf_conntrack_tuple_hash *h;
+	struct nf_conn *child;
+
+	h = nf_conntrack_find_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child);
+	if (!h)
+		return NULL;
+	child = nf_ct_tuplehash_to_ctrack(h);
+	if (child->master != ct) {
+		nf_ct_put(child);
+		return NULL;
+	}
+	return child;
+}
+
+/*
+ * Any request of the client shows that the session is alive: keep its
+ * media flows from timing out while the stream is paused.
+ */
+static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
+			   struct sk_buff *skb)
+{
+	unsigned long timeout = READ_ONCE(media_timeout) * HZ;
+	struct nf_conn *child;
+	unsigned int i;
+
+	if (!timeout)
+		return;
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		struct rtsp_media *md = &conn->media[i];
+
+		if (md->state != RTSP_MEDIA_FLOWING)
+			continue;
+		child = rtsp_find_child(ct, md);
+		if (!child) {
+			md->state = RTSP_MEDIA_FREE;
+			continue;
+		}
+		if (nf_ct_expires(child) < timeout)
+			rtsp_ct_refresh(child, skb, timeout);
+		nf_ct_put(child);
+	}
+}
+
+static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_conntrack_expect *exp, *found = NULL;
+
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode) {
+		if (exp->tuple.dst.protonum == IPPROTO_UDP &&
+		    exp->tuple.dst.u.udp.port == port &&
+		    refcount_inc_not_zero(&exp->use)) {
+			found = exp;
+			break;
+		}
+	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	if (found) {
+		nf_ct_unexpect_related(found);
+		nf_ct_expect_put(found);
+	}
+}
+
+/*
+ * TEARDOWN ends one session: its expectations and its media flows go,
+ * those of other sessions on the same connection stay.  Without a Session
+ * header, or when no media is known to belong to it, it ends what is not
+ * known to belong to another session.
+ */
+static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
+			  u32 session)
+{
+	struct nf_conn *child;
+	unsigned int i, pass;
+	bool any = false;
+
+	for (pass = 0; pass < 2 && !any; pass++) {
+		for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+			struct rtsp_media *md = &conn->media[i];
+
+			if (md->state == RTSP_MEDIA_FREE ||
+			    (session && md->session != (pass ? 0 : session)))
+				continue;
+			any = true;
+			if (md->state == RTSP_MEDIA_EXPECTED) {
+				rtsp_unexpect_port(ct, md->port);
+			} else {
+				child = rtsp_find_child(ct, md);
+				if (child) {
+					nf_ct_kill(child);
+					nf_ct_put(child);
+				}
+			}
+			pr_debug("TEARDOWN: media port %u ended\n",
+				 ntohs(md->port));
+			md->state = RTSP_MEDIA_FREE;
+		}
+		if (!session)
+			break;
+	}
+}
+
+/* Act on one whole message (its head, at least) at @c->msg. */
+static unsigned int rtsp_message(struct nf_rtsp_spec_ctx *c,
+				 struct rtsp_msg *msg, struct nf_conn *ct,
+				 enum ip_conntrack_info ctinfo,
+				 struct rtsp_conn *conn)
+{
+	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+
+	if (msg->type == RTSP_MSG_REQUEST && dir == IP_CT_DIR_ORIGINAL) {
+		if (conn)
+			rtsp_keepalive(conn, ct, c->skb);
+		if (msg->method == RTSP_METHOD_TEARDOWN && conn)
+			rtsp_teardown(conn, ct, rtsp_hash(c->msg, &msg->session));
+		if (msg->method != RTSP_METHOD_SETUP || !msg->transport.len)
+			return NF_ACCEPT;
+		pr_debug("SETUP, Transport: %.*s\n", (int)msg->transport.len,
+			 c->msg + msg->transport.off);
+		return rtsp_walk_specs(c, msg, ct, ctinfo, conn);
+	}
+
+	if (msg->type == RTSP_MSG_RESPONSE && dir == IP_CT_DIR_REPLY) {
+		if (conn && msg->session.len && msg->cseq.len)
+			rtsp_bind_session(conn, rtsp_hash(c->msg, &msg->cseq),
+					  rtsp_hash(c->msg, &msg->session));
+		if (msg->transport.len)
+			return rtsp_walk_specs(c, msg, ct, ctinfo, conn);
+	}
+	return NF_ACCEPT;
+}
+
+/* Parse and act on the messages of the payload from offset @off on. */
+static unsigned int rtsp_payload(struct nf_rtsp_spec_ctx *c, u32 off,
+				 struct nf_conn *ct,
+				 enum ip_conntrack_info ctinfo,
+				 struct rtsp_conn *conn, struct rtsp_stream *s)
+{
+	unsigned int ret = NF_ACCEPT;
+	struct rtsp_msg msg;
+	u32 avail;
+
+	while (off < *c->datalen && ret == NF_ACCEPT) {
+		c->msgoff = off;
+		c->msg = *c->dptr + off;
+		avail = *c->datalen - off;
+		switch (rtsp_parse_msg(c->msg, avail, &msg)) {
+		case RTSP_PARSE_OK:
+			ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+			off += msg.len;
+			break;
+		case RTSP_PARSE_INCOMPLETE:
+			if (msg.hdr_len) {
+				/* Head complete: act now, skip the body. */
+				ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+				if (s)
+					s->skip = msg.len - (*c->datalen - off);
+			} else if (s && avail <= RTSP_HOLD_MAX) {
+				if (!s->hold)
+					s->hold = kmalloc(RTSP_HOLD_MAX,
+							  GFP_ATOMIC);
+				if (s->hold) {
+					memcpy(s->hold, c->msg, avail);
+					s->held = avail;
+				}
+			} else {
+				rtsp_log_bad(ct, "message head too long",
+					     "not parsed");
+			}
+			return ret;
+		default:
+			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+				rtsp_log_bad(ct, "ignoring data that is not RTSP",
+					     "request");
+			return ret;
+		}
+	}
+	return ret;
+}
+
+/*
+ * Complete a message head held from earlier segments with this one's
+ * bytes from @*off on.  Returns false when the packet needs no more work.
+ * Bytes of the message that arrived earlier can no longer be rewritten.
+ */
+static bool rtsp_resume(struct nf_rtsp_spec_ctx *c, u32 *off,
+			struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+			struct rtsp_conn *conn, struct rtsp_stream *s,
+			unsigned int *ret)
+{
+	u32 n = min(*c->datalen - *off, RTSP_HOLD_MAX - s->held);
+	u32 before = s->held;
+	struct rtsp_msg msg;
+
+	memcpy(s->hold + s->held, *c->dptr + *off, n);
+	s->held += n;
+	c->msg = s->hold;
+	c->msgoff = (int)*off - (int)before;
+
+	switch (rtsp_parse_msg(s->hold, s->held, &msg)) {
+	case RTSP_PARSE_OK:
+		s->held = 0;
+		*ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+		*off += msg.len - before;
+		return *ret == NF_ACCEPT;
+	case RTSP_PARSE_INCOMPLETE:
+		if (msg.hdr_len) {
+			s->held = 0;
+			*ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+			s->skip = msg.len - (before + n);
+			return false;
+		}
+		if (s->held < RTSP_HOLD_MAX)
+			return false;
+		rtsp_log_bad(ct, "message head too long", "not parsed");
+		break;
+	default:
+		rtsp_log_bad(ct, "ignoring data that is not RTSP", "reassembled");
+		break;
+	}
+	s->held = 0;
+	return false;
+}
+
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	bool nat = ct->status & IPS_NAT_MASK;
 	struct nf_rtsp_spec_ctx c = { .skb = skb, .protoff = protoff };
+	struct rtsp_stream *s = NULL;
 	unsigned int ret = NF_ACCEPT;
+	struct rtsp_conn *conn;
+	unsigned int datalen;
 	const struct tcphdr *th;
 	struct tcphdr _tcph;
-	unsigned int datalen;
 	const char *dptr;
-	struct rtsp_msg msg;
+	u32 seq, end, off = 0, n;
 	const u8 *first;
 	u8 _first;
 
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
-		return NF_ACCEPT;
-	/* Replies only matter when NAT must restore the client's ports. */
-	if (dir == IP_CT_DIR_REPLY && !nat)
 		return NF_ACCEPT;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
@@ -331,38 +740,43 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	datalen = skb->len - c.dataoff;
 	c.dptr = &dptr;
 	c.datalen = &datalen;
+	seq = ntohl(th->seq);
+	end = seq + datalen;
 
-	for (c.msgoff = 0; c.msgoff < datalen; c.msgoff += msg.len) {
-		switch (rtsp_parse_msg(dptr + c.msgoff, datalen - c.msgoff,
-				       &msg)) {
-		case RTSP_PARSE_OK:
-			break;
-		case RTSP_PARSE_INCOMPLETE:
-			pr_debug("incomplete message, %u bytes\n",
-				 datalen - c.msgoff);
-			return ret;
-		default:
-			rtsp_log_bad(ct, "ignoring data that is not RTSP",
-				     dir == IP_CT_DIR_ORIGINAL ? "request" :
-				     "reply");
-			return ret;
-		}
+	conn = rtsp_conn_get(ct);
+	if (!conn)
+		return rtsp_payload(&c, 0, ct, ctinfo, NULL, NULL);
 
-		if (!msg.transport.len)
-			continue;
-		if (dir == IP_CT_DIR_ORIGINAL &&
-		    msg.method == RTSP_METHOD_SETUP) {
-			pr_debug("SETUP, Transport: %.*s\n",
-				 (int)msg.transport.len,
-				 dptr + c.msgoff + msg.transport.off);
-			ret = rtsp_walk_specs(&c, &msg, ct, ctinfo);
-		} else if (dir == IP_CT_DIR_REPLY &&
-			   msg.type == RTSP_MSG_RESPONSE) {
-			ret = rtsp_walk_specs(&c, &msg, ct, ctinfo);
-		}
-		if (ret != NF_ACCEPT)
-			break;
+	spin_lock_bh(&conn->lock);
+	s = &conn->stream[dir];
+	if (s->synced && before(seq, s->next_seq)) {
+		/* A retransmission: only bytes not seen before count. */
+		if (!after(end, s->next_seq))
+			goto out;
+		off = s->next_seq - seq;
+	} else if (s->synced && after(seq, s->next_seq)) {
+		/* Bytes were lost to us: start afresh at this segment. */
+		s->held = 0;
+		s->skip = 0;
 	}
+	s->next_seq = end;
+	s->synced = true;
+
+	if (s->skip) {
+		n = min(s->skip, datalen - off);
+		s->skip -= n;
+		off += n;
+	}
+	if (s->held && off < datalen &&
+	    !rtsp_resume(&c, &off, ct, ctinfo, conn, s, &ret))
+		goto out;
+	ret = rtsp_payload(&c, off, ct, ctinfo, conn, s);
+out:
+	if (!s->held && s->hold) {
+		kfree(s->hold);
+		s->hold = NULL;
+	}
+	spin_unlock_bh(&conn->lock);
 	return ret;
 }
 
@@ -432,6 +846,9 @@ static int __init nf_conntrack_rtsp_init(void)
 	unsigned int i;
 	int ret;
 
+	BUILD_BUG_ON(sizeof(struct nf_ct_rtsp_master) >
+		     sizeof_field(struct nf_conn_help, data));
+
 	if (rtsp_parse_media_source()) {
 		pr_err("media_source=%s: expected any, server, or prefixes such as 172.26.0.0/16,2001:db8::/32 (one per family)\n",
 		       media_source);
@@ -465,6 +882,8 @@ static int __init nf_conntrack_rtsp_init(void)
 				    IPPROTO_TCP, RTSP_HELPER_NAME, RTSP_PORT,
 				    ports[i], i, &rtsp_exp_policy, 0,
 				    rtsp_help, THIS_MODULE);
+		rtsp_helpers[2 * i].destroy = rtsp_destroy;
+		rtsp_helpers[2 * i + 1].destroy = rtsp_destroy;
 	}
 
 	ret = rtsp_helpers_register(rtsp_helpers, ports_c * 2);
@@ -477,9 +896,27 @@ static int __init nf_conntrack_rtsp_init(void)
 	return 0;
 }
 
+/* Free the state of connections that still have our helper. */
+static int rtsp_unload_iter(struct nf_conn *ct, void *data)
+{
+	const struct nf_conntrack_helper *helper;
+	struct nf_conn_help *help = nfct_help(ct);
+
+	if (!help)
+		return 0;
+	helper = rcu_dereference_raw(help->helper);
+	if (helper && helper->me == THIS_MODULE)
+		rtsp_destroy(ct);
+	return 0;
+}
+
 static void __exit nf_conntrack_rtsp_fini(void)
 {
+	WRITE_ONCE(rtsp_unloading, true);
+	synchronize_rcu();
+	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	rtsp_helpers_unregister(rtsp_helpers, ports_c * 2);
+	rcu_barrier();
 }
 
 module_init(nf_conntrack_rtsp_init);

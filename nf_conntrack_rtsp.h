@@ -18,7 +18,7 @@
 /*
  * What nf_conntrack_rtsp hands to the NAT helper for one UDP unicast
  * transport spec of a SETUP, or of a SETUP reply.  Offsets in @spec are
- * relative to @msgoff, the message's offset in the TCP payload.
+ * relative to @msg.
  */
 struct nf_rtsp_spec_ctx {
 	struct sk_buff *skb;
@@ -26,9 +26,15 @@ struct nf_rtsp_spec_ctx {
 	unsigned int dataoff;		/* TCP payload offset in @skb */
 	const char **dptr;		/* TCP payload, updated on mangling */
 	unsigned int *datalen;		/* its length, updated on mangling */
-	unsigned int msgoff;		/* this message's payload offset */
+	const char *msg;		/* the message, to read it */
+	/* Its offset in the payload; < 0 when it began in an earlier
+	 * segment, and then it cannot be rewritten.
+	 */
+	int msgoff;
 	const struct rtsp_tspec *spec;
 	int delta;			/* bytes the helper added to @spec */
+	u16 port[RTSP_MAX_SPEC_PORTS];	/* out: ports the media is expected on */
+	unsigned int n_port;
 };
 
 struct nf_nat_rtsp_hooks {
@@ -54,6 +60,10 @@ extern const struct nf_nat_rtsp_hooks __rcu *nf_nat_rtsp_hooks;
 struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 						    enum ip_conntrack_dir dir,
 						    u16 port);
+
+/* The expectfn of our expectations, and called by nf_nat_rtsp's. */
+void nf_ct_rtsp_media_started(struct nf_conn *child,
+			      struct nf_conntrack_expect *exp);
 
 /* pr_debug() trace of an expectation, for the debug build. */
 void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp);

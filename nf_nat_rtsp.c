@@ -72,6 +72,7 @@ static void nf_nat_rtsp_expected(struct nf_conn *ct,
 	};
 
 	nf_nat_setup_info(ct, &range, NF_NAT_MANIP_DST);
+	nf_ct_rtsp_media_started(ct, exp);
 }
 
 static struct nf_ct_helper_expectfn rtsp_expectfn = {
@@ -95,6 +96,7 @@ static bool rtsp_mangle(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
 
 	*c->datalen += len - sp->len;
 	*c->dptr = c->skb->data + c->dataoff;
+	c->msg = *c->dptr + c->msgoff;
 	c->delta += len - sp->len;
 	return true;
 }
@@ -155,7 +157,7 @@ static bool rtsp_rewrite_spec(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
 	if (spec->destination_param.len && dest_action == RTSP_DEST_STRIP) {
 		dest_sp = &spec->destination_param;
 	} else if (spec->destination.len && dest_action == RTSP_DEST_AUTO) {
-		const char *v = *c->dptr + c->msgoff + spec->destination.off;
+		const char *v = c->msg + spec->destination.off;
 		u8 family = stun_family ?: nf_ct_l3num(ct);
 
 		dest_sp = &spec->destination;
@@ -209,12 +211,13 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 	u16 want[RTSP_MAX_SPEC_PORTS] = { cp->lo, cp->hi };
 	unsigned int i = 0, n = cp->hi != cp->lo ? 2 : 1;
 	unsigned int step = cp->hi - cp->lo;
+	/* A message begun in an earlier segment cannot be rewritten. */
+	unsigned int attempts = c->msgoff < 0 ? 1 : RTSP_NAT_ATTEMPTS;
 	unsigned int attempt;
 	int err = -EBUSY;
 	u16 port = 0;
 
-	for (attempt = 0; attempt < RTSP_NAT_ATTEMPTS && err == -EBUSY;
-	     attempt++) {
+	for (attempt = 0; attempt < attempts && err == -EBUSY; attempt++) {
 		port = rtsp_candidate(cp->lo, step, cp->sep == '-', attempt);
 		for (i = 0; i < n; i++) {
 			exp[i] = nf_ct_rtsp_expect_alloc(ct, dir, want[i]);
@@ -251,7 +254,8 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 		return NF_DROP;
 	}
 
-	if (!rtsp_rewrite_spec(c, ct, ctinfo, &exp[0]->tuple.dst.u3, port,
+	if (c->msgoff >= 0 &&
+	    !rtsp_rewrite_spec(c, ct, ctinfo, &exp[0]->tuple.dst.u3, port,
 			       port + step)) {
 		nf_ct_helper_log(c->skb, ct, "cannot mangle Transport");
 		for (i = 0; i < n; i++)
@@ -262,9 +266,11 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 		if (!err)
 			nf_ct_rtsp_print_exp(exp[i]);
 		nf_ct_expect_put(exp[i]);
+		c->port[i] = port + i * step;
 	}
 	if (err)
 		return NF_DROP;
+	c->n_port = n;
 
 	pr_debug("client port %u mapped to %u\n", cp->lo, port);
 	return NF_ACCEPT;

@@ -92,6 +92,12 @@ struct rtsp_msg {
  * Content-Length bodies are skipped: RTSP_PARSE_INCOMPLETE until the whole
  * body is in @buf.  Interleaved binary frames are reported as
  * RTSP_MSG_INTERLEAVED with their length, so a caller can step over them.
+ *
+ * On RTSP_PARSE_INCOMPLETE, msg->hdr_len is non-zero when the head (or an
+ * interleaved frame's header) is complete: then the header fields are
+ * filled in and msg->len is the length the whole message will have, so a
+ * caller can act on the head and skip the body as it streams past.
+ * Otherwise msg->hdr_len is 0 and the other fields must not be used.
  */
 enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
 				      struct rtsp_msg *msg);

@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole test suite (make check): each part prints its own checks and a
+# closing "N passed, N failed" line; this adds them up and ends with the
+# total.  A part that dies without a closing line counts as one failure.
+#
+#   scripts/check.sh [PART...]     parts: build unit fuzz e2e package
+set -u
+cd "$(dirname "$0")/.."
+
+KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V | tail -n1)}
+FUZZ_TIME=${FUZZ_TIME:-60}
+PARTS=${*:-build unit fuzz e2e package}
+total_pass=0
+total_fail=0
+summary=
+
+# run_part NAME CMD...: run, echo its output, and add up its closing line.
+run_part() {
+	local name=$1 log rc line p f start
+	shift
+	log=$(mktemp)
+	start=$(date +%s)
+	echo "=== $name: $*"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
+	rm -f "$log"
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/')
+		f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	else
+		p=0
+		f=0
+	fi
+	[ "$rc" = 0 ] || [ "$f" != 0 ] || f=1
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	summary="$summary$(printf '%-8s %4d passed, %d failed (%ds)' "$name" "$p" "$f" $(($(date +%s) - start)))\n"
+}
+
+# Build checks: zero warnings with W=1, sparse clean, checkpatch clean.
+build_checks() {
+	local out n pass=0 fail=0 tmp
+
+	tmp=$(mktemp -d)
+	cp -a Kbuild Makefile dkms.conf ./*.c ./*.h "$tmp"/
+	out=$(make -s -C "$tmp" KDIR="$KDIR" W=1 C=2 modules 2>&1)
+	n=$(echo "$out" | grep -cE 'warning:|error:')
+	if [ "$n" = 0 ] && [ -e "$tmp/nf_conntrack_rtsp.ko" ] &&
+	   [ -e "$tmp/nf_nat_rtsp.ko" ]; then
+		echo "PASS: W=1 + sparse build against $(basename "$KDIR"): 0 warnings"
+		pass=$((pass + 1))
+	else
+		echo "$out"
+		echo "FAIL: W=1 + sparse build against $(basename "$KDIR"): $n warnings/errors"
+		fail=$((fail + 1))
+	fi
+	for p in ports max_outstanding setup_timeout media_source; do
+		if modinfo -p "$tmp/nf_conntrack_rtsp.ko" 2>/dev/null |
+		   grep -q "^$p:[A-Za-z]"; then
+			echo "PASS: modinfo lists parameter $p"
+			pass=$((pass + 1))
+		else
+			echo "FAIL: modinfo lists parameter $p"
+			fail=$((fail + 1))
+		fi
+	done
+	rm -rf "$tmp"
+	out=$(make -s style 2>&1)
+	if [ -z "$out" ]; then
+		echo "PASS: checkpatch --strict clean"
+		pass=$((pass + 1))
+	else
+		echo "$out"
+		echo "FAIL: checkpatch --strict"
+		fail=$((fail + 1))
+	fi
+	echo "$pass passed, $fail failed"
+	[ "$fail" = 0 ]
+}
+
+for part in $PARTS; do
+	case $part in
+	build)	 run_part build build_checks ;;
+	unit)	 run_part unit make -s test-unit ;;
+	fuzz)	 run_part fuzz make -s fuzz FUZZ_TIME="$FUZZ_TIME" ;;
+	e2e)	 run_part e2e tests/e2e/run ;;
+	package) run_part package scripts/ci-packaging.sh ;;
+	*)	 echo "unknown part $part" >&2; exit 2 ;;
+	esac
+done
+
+printf '\n=== summary\n%b' "$summary"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]

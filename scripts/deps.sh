@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install, with apt-get, what building and testing rtsp-conntrack needs on
+# Debian 12: the toolchain, headers of Debian's current 6.1 kernel, QEMU
+# and the tools the tests run inside the VM.  Idempotent and quiet when
+# everything is already there.
+#
+#   scripts/deps.sh            build + unit/fuzz + E2E dependencies
+set -eu
+
+PKGS="build-essential bc bison flex libelf-dev libssl-dev kmod cpio zstd
+xz-utils sparse clang libclang-rt-14-dev qemu-system-x86 busybox-static
+iproute2 nftables iptables conntrack python3 procps psmisc"
+
+# Headers of the newest Debian 6.1 kernel: the CI machine's own kernel is
+# not a Debian one and has no headers.
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+
+if [ "$(id -u)" != 0 ]; then
+	[ -z "$missing" ] && exit 0
+	echo "deps: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+stamp=/var/lib/apt/periodic/rtsp-conntrack-update
+if [ -n "$missing" ] || [ ! -e "$stamp" ]; then
+	apt-get update -q >/dev/null
+	mkdir -p "${stamp%/*}" && touch "$stamp"
+fi
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing" >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+
+hdr=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' |
+	cut -d' ' -f1 | sort -V | tail -n1)
+if [ -n "$hdr" ] && ! dpkg-query -W -f='${Status}' "$hdr" 2>/dev/null |
+	grep -q 'ok installed'; then
+	echo "deps: installing $hdr" >&2
+	apt-get install -y -q --no-install-recommends "$hdr" >/dev/null
+fi

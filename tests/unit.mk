@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Userspace tests of the pure parser (rtsp_parse.c), included from the
+# top-level Makefile:
+#
+#   make test-unit              unit tests, gcc + ASan + UBSan
+#   make fuzz [FUZZ_TIME=60]    libFuzzer run over a copy of the seed corpus
+#   make fuzz-build             only build the fuzzer
+#
+# Everything is built under build/ (gitignored).  Paths are taken from
+# where this file lives, so it works whatever the current directory is.
+
+UNIT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+
+UNIT_CC ?= gcc
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_MAX_LEN ?= 4096
+
+UNIT_OUT := $(UNIT_TOP)/build/unit
+FUZZ_OUT := $(UNIT_TOP)/build/fuzz
+
+UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+UNIT_CFLAGS ?= -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+	       -Wall -Wextra -Werror
+FUZZ_CFLAGS ?= -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra
+
+UNIT_PARSER := $(UNIT_TOP)/rtsp_parse.c
+UNIT_DEPS := $(UNIT_PARSER) $(UNIT_TOP)/rtsp_parse.h
+UNIT_BIN := $(UNIT_OUT)/test_parse
+FUZZ_BIN := $(FUZZ_OUT)/fuzz_parse
+FUZZ_LOG := $(FUZZ_OUT)/fuzz.log
+
+.PHONY: test-unit fuzz fuzz-build
+
+$(UNIT_BIN): $(UNIT_TOP)/tests/unit/test_parse.c \
+	     $(UNIT_TOP)/tests/unit/unit.h $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -I$(UNIT_TOP) \
+		-o $@ $(UNIT_TOP)/tests/unit/test_parse.c $(UNIT_PARSER)
+
+# The binary's own last line is "N passed, N failed"; it exits 1 on any
+# failure, and the sanitizers abort it on any bad access.
+test-unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+$(FUZZ_BIN): $(UNIT_TOP)/tests/fuzz/fuzz_parse.c $(UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -I$(UNIT_TOP) \
+		-o $@ $(UNIT_TOP)/tests/fuzz/fuzz_parse.c $(UNIT_PARSER)
+
+fuzz-build: $(FUZZ_BIN)
+
+# A fresh copy of the seeds each run keeps tests/fuzz/corpus unchanged.
+# -timeout catches an input that loops; crashes land in build/fuzz/.
+fuzz: $(FUZZ_BIN)
+	@rm -rf $(FUZZ_OUT)/corpus
+	@mkdir -p $(FUZZ_OUT)/corpus
+	@cp $(UNIT_TOP)/tests/fuzz/corpus/* $(FUZZ_OUT)/corpus/
+	@echo "fuzz: running for $(FUZZ_TIME) s, log in $(FUZZ_LOG)"
+	@rc=0; \
+	$(FUZZ_BIN) -max_len=$(FUZZ_MAX_LEN) -max_total_time=$(FUZZ_TIME) \
+		-timeout=10 -print_final_stats=1 \
+		-dict=$(UNIT_TOP)/tests/fuzz/rtsp.dict \
+		-artifact_prefix=$(FUZZ_OUT)/ \
+		$(FUZZ_OUT)/corpus > $(FUZZ_LOG) 2>&1 || rc=$$?; \
+	if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_LOG); fi; \
+	execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
+		$(FUZZ_LOG)); \
+	echo "fuzz: $${execs:-?} execs in $(FUZZ_TIME) s, exit $$rc"; \
+	exit $$rc

@@ -157,6 +157,19 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		r = rtsp_parse_msg(buf + off, len - off, &m);
 		ASSERT(r == RTSP_PARSE_OK || r == RTSP_PARSE_INCOMPLETE ||
 		       r == RTSP_PARSE_INVALID);
+		if (r == RTSP_PARSE_INCOMPLETE && m.hdr_len) {
+			/* A complete head: the module acts on it and skips
+			 * the rest of the message by its length.
+			 */
+			ASSERT(m.hdr_len <= len - off);
+			ASSERT(m.len > len - off);
+			ASSERT(m.len == m.hdr_len + m.content_length);
+			if (m.transport.len) {
+				in_range(m.transport, 0, m.hdr_len);
+				m.transport.off += off;
+				walk_transport(buf, m.transport);
+			}
+		}
 		if (r != RTSP_PARSE_OK)
 			break;
 		check_msg(buf + off, len - off, &m);

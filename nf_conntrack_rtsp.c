@@ -72,6 +72,11 @@ module_param(setup_timeout, uint, 0444);
 MODULE_PARM_DESC(setup_timeout,
 		 "seconds an expectation waits for its media after a SETUP (default 300)");
 
+static unsigned int max_per_host = 32;
+module_param(max_per_host, uint, 0644);
+MODULE_PARM_DESC(max_per_host,
+		 "max expectations one client host may hold over all its connections, so that a flood of SETUPs cannot fill the expectation table (default 32, 0: no limit)");
+
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
@@ -389,6 +394,36 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 	return ret;
 }
 
+/*
+ * Does the client of @ct hold max_per_host expectations already, over all
+ * its connections?  One walk of the expectation table per SETUP: SETUPs
+ * are rare, and the table is small (nf_conntrack_expect_max).
+ */
+static bool rtsp_host_over_limit(struct nf_conn *ct)
+{
+	const struct nf_conntrack_tuple *t = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	unsigned int i, n = 0, limit = READ_ONCE(max_per_host);
+	const struct nf_conntrack_expect *exp;
+	struct net *net = nf_ct_net(ct);
+
+	if (!limit)
+		return false;
+	for (i = 0; i < nf_ct_expect_hsize && n < limit; i++) {
+		hlist_for_each_entry_rcu(exp, &nf_ct_expect_hash[i], hnode) {
+			const struct nf_conntrack_tuple *m =
+				&exp->master->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+
+			if (m->src.l3num == t->src.l3num &&
+			    nf_inet_addr_cmp(&m->src.u3, &t->src.u3) &&
+			    net_eq(nf_ct_exp_net((struct nf_conntrack_expect *)exp),
+				   net) &&
+			    !nf_ct_exp_is_expired(exp))
+				n++;
+		}
+	}
+	return n >= limit;
+}
+
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 {
 	return spec->lower == RTSP_LOWER_UDP &&
@@ -440,6 +475,11 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			 request ? "SETUP" : "reply", spec.client.lo,
 			 spec.client.hi);
 
+		if (request && handled == 1 && rtsp_host_over_limit(ct)) {
+			rtsp_log_bad(ct, "client holds max_per_host expectations",
+				     "SETUP not expected");
+			break;
+		}
 		c->delta = 0;
 		if (request)
 			ret = rtsp_expect_spec(c, ct, ctinfo);

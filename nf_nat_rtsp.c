@@ -181,23 +181,23 @@ static bool rtsp_rewrite_spec(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
 }
 
 /*
- * The next port to try.  The client's own port comes first; after that,
- * for an RTP/RTCP range, even ports only.  Ports stay within
- * [RTSP_NAT_MIN_PORT, 65535 - step], wrapping around.
+ * The next port to try for the first of the client's ports; the second
+ * one, if any, stays @step away (an "N/M" pair may even have M < N).  The
+ * client's own port comes first; after that, for an RTP/RTCP range, even
+ * ports only.  Both ports stay within [RTSP_NAT_MIN_PORT, 65535].
  */
-static u16 rtsp_candidate(u16 want, unsigned int step, bool even,
-			  unsigned int attempt)
+static u16 rtsp_candidate(u16 want, int step, bool even, unsigned int attempt)
 {
-	u32 span = 65536 - step - RTSP_NAT_MIN_PORT;
-	u32 p;
+	int lo = RTSP_NAT_MIN_PORT + max(0, -step);
+	int hi = 65535 - max(0, step);
+	int span = (hi - lo + 1) & ~(int)even;
+	int p;
 
-	if (!attempt && want + step <= 65535)
+	if (!attempt && want + step >= 1 && want + step <= 65535)
 		return want;
-	if (even)
-		span &= ~1U;
-	p = (want & ~(u32)even) + attempt * (even ? 2 : 1);
-	if (p < RTSP_NAT_MIN_PORT || p + step > 65535)
-		p = RTSP_NAT_MIN_PORT + (p % span);
+	p = (want & ~(int)even) + attempt * (even ? 2 : 1);
+	if (p < lo || p > hi)
+		p = lo + ((p - lo) % span + span) % span;
 	return p;
 }
 
@@ -210,7 +210,7 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 	struct nf_conntrack_expect *exp[RTSP_MAX_SPEC_PORTS];
 	u16 want[RTSP_MAX_SPEC_PORTS] = { cp->lo, cp->hi };
 	unsigned int i = 0, n = cp->hi != cp->lo ? 2 : 1;
-	unsigned int step = cp->hi - cp->lo;
+	int step = (int)cp->hi - (int)cp->lo;
 	/* A message begun in an earlier segment cannot be rewritten. */
 	unsigned int attempts = c->msgoff < 0 ? 1 : RTSP_NAT_ATTEMPTS;
 	unsigned int attempt;
@@ -229,7 +229,7 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 			exp[i]->saved_proto.udp.port = htons(want[i]);
 			exp[i]->dir = !dir;
 			exp[i]->expectfn = nf_nat_rtsp_expected;
-			exp[i]->tuple.dst.u.udp.port = htons(port + i * step);
+			exp[i]->tuple.dst.u.udp.port = htons(port + (int)i * step);
 			err = nf_ct_expect_related(exp[i], 0);
 			if (err) {
 				nf_ct_expect_put(exp[i]);
@@ -266,7 +266,7 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 		if (!err)
 			nf_ct_rtsp_print_exp(exp[i]);
 		nf_ct_expect_put(exp[i]);
-		c->port[i] = port + i * step;
+		c->port[i] = port + (int)i * step;
 	}
 	if (err)
 		return NF_DROP;

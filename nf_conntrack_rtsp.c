@@ -743,7 +743,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	struct nf_rtsp_spec_ctx c = { .skb = skb, .protoff = protoff };
-	struct rtsp_stream *s = NULL;
+	struct rtsp_stream *s = NULL, saved;
 	unsigned int ret = NF_ACCEPT;
 	struct rtsp_conn *conn;
 	unsigned int datalen;
@@ -789,6 +789,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 
 	spin_lock_bh(&conn->lock);
 	s = &conn->stream[dir];
+	saved = *s;
 	if (s->synced && before(seq, s->next_seq)) {
 		/* A retransmission: only bytes not seen before count. */
 		if (!after(end, s->next_seq))
@@ -812,6 +813,11 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		goto out;
 	ret = rtsp_payload(&c, off, ct, ctinfo, conn, s);
 out:
+	/* A dropped segment was not seen: its retransmission is parsed. */
+	if (ret != NF_ACCEPT) {
+		saved.hold = s->hold;
+		*s = saved;
+	}
 	if (!s->held && s->hold) {
 		kfree(s->hold);
 		s->hold = NULL;

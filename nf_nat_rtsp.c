@@ -247,6 +247,12 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 			err = -EBUSY;
 	}
 
+	if (err == -EBUSY && c->msgoff < 0) {
+		/* Dropping would not help: the retransmission splits alike. */
+		net_info_ratelimited(pr_fmt("port %u taken, split SETUP: no expectation\n"),
+				     cp->lo);
+		return NF_ACCEPT;
+	}
 	if (err) {
 		nf_ct_helper_log(c->skb, ct,
 				 "no free port for client port %u: %d",

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""MPEG server stand-in: send N UDP datagrams of 7 x 188-byte MPEG-TS packets.
+
+Each TS packet starts with the 0x47 sync byte, PID 0x0100 and a 4-bit
+continuity counter; the payload carries the datagram's sequence number so a
+receiver can tell datagrams apart. Prints one JSON line when done:
+{"sent": N, "src": "addr:port", "to": "addr:port"}.
+"""
+
+import argparse
+import json
+import socket
+import struct
+import sys
+import time
+
+TS_SIZE = 188
+TS_PER_DATAGRAM = 7
+
+
+def datagram(seq):
+    """7 TS packets for datagram number seq (continuity counter per packet)."""
+    out = bytearray()
+    for i in range(TS_PER_DATAGRAM):
+        cc = (seq * TS_PER_DATAGRAM + i) & 0x0F
+        header = bytes((0x47, 0x41 if i == 0 else 0x01, 0x00, 0x10 | cc))
+        payload = struct.pack("!II", seq, i)
+        out += header + payload + b"\xff" * (TS_SIZE - len(header) - len(payload))
+    return bytes(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--to", required=True, help="destination address")
+    ap.add_argument("--port", required=True, type=int, help="destination port")
+    ap.add_argument("--src", default="", help="source address to bind")
+    ap.add_argument("--src-port", type=int, default=0, help="source port to bind")
+    ap.add_argument("--count", type=int, default=60, help="datagrams to send")
+    ap.add_argument("--interval", type=float, default=0.002,
+                    help="seconds between datagrams (light pacing)")
+    args = ap.parse_args()
+
+    family = socket.AF_INET6 if ":" in args.to else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if args.src or args.src_port:
+        sock.bind((args.src, args.src_port))
+
+    sent = 0
+    for seq in range(args.count):
+        try:
+            sock.sendto(datagram(seq), (args.to, args.port))
+            sent += 1
+        except ConnectionRefusedError:
+            # An ICMP port unreachable for an earlier datagram: keep going,
+            # the receiver's count is what matters.
+            pass
+        if args.interval:
+            time.sleep(args.interval)
+
+    src = sock.getsockname()
+    print(json.dumps({"sent": sent, "src": f"{src[0]}:{src[1]}",
+                      "to": f"{args.to}:{args.port}"}), flush=True)
+    return 0 if sent == args.count else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

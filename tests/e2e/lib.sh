@@ -574,6 +574,9 @@ vod_session() {
 
 	wait "$dec_pid"
 	rc=$?
+	# The decoder can be done before the server has written media.done:
+	# give the media sender its time to report, then stop the server.
+	busywait 15000 file_or_dead "$w/media.done" "$srv_pid"
 	kill "$srv_pid" 2>/dev/null
 	wait "$srv_pid" 2>/dev/null
 	return $rc

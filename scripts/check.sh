@@ -5,13 +5,13 @@
 # closing "N passed, N failed" line; this adds them up and ends with the
 # total.  A part that dies without a closing line counts as one failure.
 #
-#   scripts/check.sh [PART...]     parts: build unit fuzz e2e (default), package
+#   scripts/check.sh [PART...]     parts: build unit fuzz e2e demo (default), package
 set -u
 cd "$(dirname "$0")/.."
 
 KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V | tail -n1)}
 FUZZ_TIME=${FUZZ_TIME:-60}
-PARTS=${*:-build unit fuzz e2e}
+PARTS=${*:-build unit fuzz e2e demo}
 total_pass=0
 total_fail=0
 summary=
@@ -87,6 +87,7 @@ for part in $PARTS; do
 	unit)	 run_part unit make -s test-unit ;;
 	fuzz)	 run_part fuzz make -s fuzz FUZZ_TIME="$FUZZ_TIME" ;;
 	e2e)	 run_part e2e tests/e2e/run ;;
+	demo)	 run_part demo tests/e2e/demo ;;
 	package) run_part package scripts/ci-packaging.sh ;;
 	*)	 echo "unknown part $part" >&2; exit 2 ;;
 	esac

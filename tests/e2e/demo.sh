@@ -48,7 +48,13 @@ show "$E2E_WORK/expect.txt"
 say "conntrack -L: the control connection carries the helper"
 show "$E2E_WORK/ct.txt"
 say "dmesg (debug build: what the helper did)"
-dmesg | grep -E 'nf_(conntrack|nat)_rtsp' | show
+dmesg | grep -E 'nf_(conntrack|nat)_rtsp' | tee "$E2E_WORK/trace.txt" | show
+check "debug trace: the SETUP and its Transport" \
+	grep -q 'nf_conntrack_rtsp: SETUP, Transport: MP2T/H2221/UDP;unicast;client_port=27336' "$E2E_WORK/trace.txt"
+check "debug trace: the expectation tuple" \
+	grep -q "nf_conntrack_rtsp: expect udp .* -> $RTR_WAN4:27336 (any source)" "$E2E_WORK/trace.txt"
+check "debug trace: the NAT port choice" \
+	grep -q 'nf_nat_rtsp: client port 27336 mapped to 27336' "$E2E_WORK/trace.txt"
 got=$(vod_received)
 say "Result: ${got:-0} of ${VOD_COUNT:-60} MPEG-TS datagrams (7 x 188 bytes) from $MPEG4 reached the decoder"
 check_eq "stream reached the decoder through NAT with the helper" "${VOD_COUNT:-60}" "${got:-0}"
@@ -66,4 +72,6 @@ say "Result without the helper: ${got:-0} datagrams reached the decoder (the rou
 check_eq "RTSP SETUP/PLAY answered without the helper" 200 "$rc2" || vod_dump
 check_eq "no helper, no stream" 0 "${got:-0}"
 check_eq "RTSP exchange with the helper" 0 "$rc"
+echo
+echo "$_n_pass passed, $_n_fail failed"
 e2e_exit

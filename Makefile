@@ -24,7 +24,7 @@ $(KDIR): install linux-headers-$(KERNELRELEASE_HOST) or pass \
 KDIR=/usr/src/linux-headers-<version>" >&2; exit 1; }
 
 .PHONY: all modules debug clean modules_install check deps test-unit fuzz \
-	fuzz-build test-e2e demo style sparse
+	fuzz-build test-e2e demo matrix style sparse
 
 all: modules
 
@@ -70,6 +70,11 @@ test-e2e: deps
 
 demo: deps
 	tests/e2e/demo
+
+# Build against Debian's 5.10, 6.1, 6.12, 7.2 and 7.3 headers (chroots and
+# packages cached in /var/cache/rtsp-conntrack-e2e), one line per kernel.
+matrix: deps
+	tests/matrix/all --strict
 
 -include tests/unit.mk
 -include scripts/package.mk

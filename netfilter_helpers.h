@@ -5,22 +5,30 @@
  * read like mainline code.  Features are detected from the target kernel's
  * headers by Kbuild (RTSP_HAVE_* flags, see Kbuild) rather than from
  * version numbers, because stable updates backport API changes.
+ *
+ * Checked against Debian's 5.10, 6.1, 6.12 (bookworm-backports and trixie),
+ * 7.2 and 7.3 headers: tests/matrix builds the modules for each.
  */
 #ifndef _NETFILTER_HELPERS_H
 #define _NETFILTER_HELPERS_H
 
-#include <linux/version.h>
+#include <linux/kernel.h>
+#include <linux/random.h>
+#include <linux/timer.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 
 /*
  * Helper registration.  Up to 7.1 the kernel links our own array of
- * helpers into its hash; from 7.2 it copies each helper and hands back the
- * copies, which unregistration then takes.
+ * helpers into its hash; from 7.2 it registers a copy of each helper and
+ * hands back pointers to the copies, which unregistration then takes (and
+ * frees).  So fields set after registration do not reach the kernel there.
  */
 #ifdef RTSP_HAVE_HELPER_REGISTER_COPY
-static struct nf_conntrack_helper *rtsp_compat_registered[16];
+#define RTSP_COMPAT_MAX_HELPERS	16
+static struct nf_conntrack_helper *
+rtsp_compat_registered[RTSP_COMPAT_MAX_HELPERS] __maybe_unused;
 
 static inline int rtsp_helpers_register(struct nf_conntrack_helper *h,
 					unsigned int n)
@@ -50,23 +58,97 @@ static inline void rtsp_helpers_unregister(struct nf_conntrack_helper *h,
 #endif
 
 /*
- * 7.3 hashes helpers by name and protocol and dropped the default and
- * specified port arguments of nf_ct_helper_init(); the port is only
- * used for the "rtsp-<port>" name of extra ports there.
+ * 7.3 hashes helpers by name and protocol only: nf_ct_helper_init() lost
+ * its default port, port and id arguments, and a second helper of the same
+ * name and family is refused (-EBUSY).  The helper names stay those older
+ * kernels give: @name on the default port, "<name>-<id>" on the others.
  */
 #ifdef RTSP_HAVE_HELPER_INIT_NO_PORTS
-#define rtsp_ct_helper_init(h, l3, l4, name, def, port, id, pol, max, fn, me) \
-	nf_ct_helper_init(h, l3, l4, name, id, pol, max, fn, NULL, me)
+static inline void
+rtsp_ct_helper_init(struct nf_conntrack_helper *helper, u16 l3num,
+		    u16 protonum, const char *name, u16 default_port,
+		    u16 spec_port, u32 id,
+		    const struct nf_conntrack_expect_policy *exp_pol,
+		    u32 expect_class_max,
+		    int (*help)(struct sk_buff *skb, unsigned int protoff,
+				struct nf_conn *ct,
+				enum ip_conntrack_info ctinfo),
+		    struct module *module)
+{
+	char buf[NF_CT_HELPER_NAME_LEN];
+
+	if (spec_port != default_port) {
+		snprintf(buf, sizeof(buf), "%s-%u", name, id);
+		name = buf;
+	}
+	nf_ct_helper_init(helper, l3num, protonum, name, exp_pol,
+			  expect_class_max, help, NULL, module);
+}
 #else
-#define rtsp_ct_helper_init(h, l3, l4, name, def, port, id, pol, max, fn, me) \
-	nf_ct_helper_init(h, l3, l4, name, def, port, id, pol, max, fn, NULL, me)
+static inline void
+rtsp_ct_helper_init(struct nf_conntrack_helper *helper, u16 l3num,
+		    u16 protonum, const char *name, u16 default_port,
+		    u16 spec_port, u32 id,
+		    const struct nf_conntrack_expect_policy *exp_pol,
+		    u32 expect_class_max,
+		    int (*help)(struct sk_buff *skb, unsigned int protoff,
+				struct nf_conn *ct,
+				enum ip_conntrack_info ctinfo),
+		    struct module *module)
+{
+	nf_ct_helper_init(helper, l3num, protonum, name, default_port,
+			  spec_port, id, exp_pol, expect_class_max, help, NULL,
+			  module);
+}
 #endif
 
-/* nf_ct_refresh() lost its skb argument in 7.2 (backported to 6.12.113). */
+/* nf_ct_refresh() lost its skb argument in 7.2 (and 6.12.113). */
 #ifdef RTSP_HAVE_REFRESH_NO_SKB
-#define rtsp_ct_refresh(ct, skb, extra) nf_ct_refresh(ct, extra)
+static inline void rtsp_ct_refresh(struct nf_conn *ct,
+				   const struct sk_buff *skb, u32 extra_jiffies)
+{
+	nf_ct_refresh(ct, extra_jiffies);
+}
 #else
-#define rtsp_ct_refresh(ct, skb, extra) nf_ct_refresh(ct, skb, extra)
+static inline void rtsp_ct_refresh(struct nf_conn *ct,
+				   const struct sk_buff *skb, u32 extra_jiffies)
+{
+	nf_ct_refresh(ct, skb, extra_jiffies);
+}
+#endif
+
+/*
+ * Newer APIs under their mainline names on older kernels.
+ */
+
+/*
+ * 6.1.192, 6.12.117 and 7.x replaced the timer of an expectation by a u32
+ * deadline and added nf_ct_exp_is_expired().  Before, an expectation left
+ * its hash when its timer fired: one whose timer is no longer pending is
+ * on its way out.
+ */
+#ifndef RTSP_HAVE_EXP_IS_EXPIRED
+static inline bool nf_ct_exp_is_expired(const struct nf_conntrack_expect *exp)
+{
+	return !timer_pending(&exp->timeout);
+}
+#endif
+
+/* 7.2 renamed from_timer(); 6.1 added timer_delete() for del_timer(). */
+#ifndef timer_container_of
+#define timer_container_of(var, callback_timer, timer_fieldname) \
+	from_timer(var, callback_timer, timer_fieldname)
+#endif
+#ifndef RTSP_HAVE_TIMER_DELETE
+#define timer_delete(timer) del_timer(timer)
+#endif
+
+/* 6.1: get_random_u32_below(); 5.10 has prandom_u32_max(). */
+#ifndef RTSP_HAVE_RANDOM_U32_BELOW
+static inline u32 get_random_u32_below(u32 ceil)
+{
+	return prandom_u32_max(ceil);
+}
 #endif
 
 #endif /* _NETFILTER_HELPERS_H */

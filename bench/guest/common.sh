@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Shared by the benchmark scripts bench/guest/*.sh, which run as root in the
+# QEMU guest (tests/e2e/run --exec, driven by bench/run.sh). Builds on the
+# e2e library (reference topology, helper attachment, cleanup on exit).
+#
+# Results are printed as lines "BENCH <section> key=value ...", which
+# bench/run.sh picks out of the console output; everything else is
+# commentary.
+
+# shellcheck source=../../tests/e2e/lib.sh
+. /src/tests/e2e/lib.sh
+
+BIN=${BENCH_BIN:-/src/build/bench/bin}
+
+bench() {	# bench SECTION KEY=VALUE...: one result line
+	echo "BENCH $*"
+}
+
+note() {	# note TEXT: commentary, kept in the raw log
+	echo "bench: $*"
+}
+
+bench_die() {
+	echo "bench: FATAL: $*"
+	echo "BENCH error msg=$(echo "$*" | tr ' ' '_')"
+	exit 1
+}
+
+# kv KEY LINE: the value of KEY=... in a "k=v k=v" line
+kv() {
+	local k=$1 w
+	shift
+	for w in $*; do
+		[ "${w%%=*}" = "$k" ] && { echo "${w#*=}"; return 0; }
+	done
+	echo ""
+}
+
+# Global conntrack/neighbour limits: only the initial namespace may set them.
+bench_limits() {
+	local n=${1:-1000}
+	modprobe nf_conntrack
+	echo $((n * 4 + 4096)) >/proc/sys/net/netfilter/nf_conntrack_expect_max
+	echo 524288 >/proc/sys/net/netfilter/nf_conntrack_max
+	echo 65536 >/sys/module/nf_conntrack/parameters/hashsize
+	echo $((n * 4 + 1024)) >/proc/sys/net/ipv4/neigh/default/gc_thresh1
+	echo $((n * 8 + 2048)) >/proc/sys/net/ipv4/neigh/default/gc_thresh2
+	echo $((n * 16 + 4096)) >/proc/sys/net/ipv4/neigh/default/gc_thresh3
+	echo 16777216 >/proc/sys/net/core/rmem_max
+	echo 16777216 >/proc/sys/net/core/wmem_max
+}
+
+# Counters are read without starting a process (each exec costs a lot of
+# guest time under TCG): /proc/PID/net/... of a process in the namespace.
+_ns_has_pid() { [ -n "$(ip netns pids "$1")" ]; }
+
+# ns_pid NS VAR: set VAR to the pid of a process that stays in NS.
+ns_pid() {
+	local p
+	nsx "$1" sleep 1000000 </dev/null >/dev/null 2>&1 &
+	_BG_PIDS+=("$!")
+	busywait 5000 _ns_has_pid "$1" || return 1
+	p=$(ip netns pids "$1" | head -n1)
+	printf -v "$2" '%s' "$p"
+}
+
+# cpu_jiffies: "busy sys total" jiffies of the whole VM (/proc/stat)
+cpu_jiffies() {
+	local cpu user nice sys idle iow irq sirq rest
+	read -r cpu user nice sys idle iow irq sirq rest </proc/stat
+	echo "$((user + nice + sys + irq + sirq)) $((sys + irq + sirq))" \
+		"$((user + nice + sys + idle + iow + irq + sirq))"
+}
+
+# tcp_retrans PID: TCP segments retransmitted so far in PID's namespace
+tcp_retrans() {
+	local k f h=() i
+	while read -r k f; do
+		[ "$k" = Tcp: ] || continue
+		if [ ${#h[@]} -eq 0 ]; then
+			h=($f)
+			continue
+		fi
+		f=($f)
+		for i in "${!h[@]}"; do
+			[ "${h[i]}" = RetransSegs ] && { echo "${f[i]}"; return; }
+		done
+	done <"/proc/$1/net/snmp"
+	echo 0
+}
+
+# ct_stat PID FIELD...: /proc/net/stat/nf_conntrack columns of PID's
+# namespace, summed over CPUs, one per line
+ct_stat() {
+	local pid=$1 hdr line i f k s
+	shift
+	{
+		read -r hdr
+		local -a h=($hdr) sum=()
+		while read -r line; do
+			f=($line)
+			for i in "${!h[@]}"; do
+				sum[i]=$(( ${sum[i]:-0} + 16#${f[i]} ))
+			done
+		done
+		for k in "$@"; do
+			s=0
+			for i in "${!h[@]}"; do
+				[ "${h[i]}" = "$k" ] && s=${sum[i]}
+			done
+			echo "$s"
+		done
+	} <"/proc/$pid/net/stat/nf_conntrack"
+}
+
+# expect_creates PID: expectations created so far in PID's namespace
+expect_creates() {
+	ct_stat "$1" expect_create
+}
+
+# frac A B: A / B with two decimals
+frac() {
+	local a=$1 b=$2
+	[ "$b" -gt 0 ] || { echo 0; return; }
+	printf '%d.%02d' $((a / b)) $(( (a * 100 / b) % 100 ))
+}
+
+# helper_rule helper|none: the nft rule that attaches the helper (table of
+# attach_helper_nft), present or absent.
+helper_rule() {
+	{
+		echo "flush chain inet e2e_helper prerouting"
+		[ "$1" = helper ] &&
+			echo 'add rule inet e2e_helper prerouting tcp dport 554 ct helper set "rtsp-helper"'
+	} | nsx "$NS_RTR" nft -f -
+}
+
+ko_sum() {	# ko_sum MODULE: short sha1 of the module file the guest loads
+	local f
+	f=$(modinfo -n "$1" 2>/dev/null) && sha1sum "$f" | cut -c1-12
+}
+
+bench_env() {	# bench_env SECTION: what the guest is
+	bench "$1" kernel="$(uname -r)" vcpus="$(nproc)" \
+		mem_mb="$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)" \
+		ct_sha1="$(ko_sum nf_conntrack_rtsp)" nat_sha1="$(ko_sum nf_nat_rtsp)"
+}
+
+# At exit: what the kernel said about conntrack and the helper (helper
+# messages are rate-limited pr_info: "ignoring ...", "client holds ...").
+bench_dmesg() {
+	dmesg | grep -iE 'rtsp|nf_ct|conntrack|TCP: ' | tail -n 20 | sed 's/^/bench: dmesg: /'
+}
+on_exit bench_dmesg

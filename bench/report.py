@@ -1,0 +1,436 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the logs of bench/run.sh (build/bench/logs) into bench/RESULTS.md.
+
+Usage: report.py LOGS_DIR > RESULTS.md
+"""
+
+import os
+import statistics
+import sys
+
+LOGS = sys.argv[1]
+
+
+def read(name, default=""):
+    try:
+        with open(os.path.join(LOGS, name), encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def meta():
+    m = {}
+    for line in read("meta").splitlines():
+        k, _, v = line.partition("=")
+        m[k] = v
+    return m
+
+
+def bench_lines(part):
+    """BENCH lines of a part: list of (section, dict)."""
+    out = []
+    for line in read(part + ".bench").splitlines():
+        toks = line.split()
+        if len(toks) < 3 or toks[0] != "BENCH":
+            continue
+        d = {}
+        sect = None
+        for t in toks[1:]:
+            if "=" in t and sect is not None or t.startswith("smp="):
+                k, _, v = t.partition("=")
+                d[k] = v
+            elif sect is None:
+                sect = t
+        out.append((sect, d))
+    return out
+
+
+def num(v, default=None):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(x, nd=1):
+    if x is None or x != x:
+        return "n/a"
+    return f"{x:,.{nd}f}"
+
+
+def spread(xs, nd=1):
+    if not xs:
+        return "n/a"
+    return f"{fmt(med(xs), nd)} ({fmt(min(xs), nd)}–{fmt(max(xs), nd)})"
+
+
+def ratio_stats(pairs):
+    """pairs: list of (a, b) per round; ratio a/b per round."""
+    rs = [a / b for a, b in pairs if a and b]
+    if not rs:
+        return None, "n/a"
+    return med(rs), f"{med(rs):.3f} (rounds {min(rs):.3f}–{max(rs):.3f}, n={len(rs)})"
+
+
+PARTS = ("parse", "media", "control", "scale", "parallel", "profile")
+M = meta()
+SHIFT = int(M.get("icount", "icount=1 shift=3").split("shift=")[-1] or 3) \
+    if "shift=" in M.get("icount", "") else 3
+ICOUNT = M.get("icount", "").startswith("1")
+out = []
+w = out.append
+summary = []
+
+w("# rtsp-conntrack benchmarks\n")
+w(f"Written by `make bench` (`bench/run.sh`, `bench/report.py`) on {M.get('date', '?')}. "
+  "These are measurements, not pass/fail tests: no threshold is checked. "
+  "Re-run with `sudo make bench`; parameters are environment variables (see `bench/run.sh`).\n")
+
+# --- machine ---------------------------------------------------------------
+vm_env = {}
+for part in PARTS[1:]:
+    for sect, d in bench_lines(part):
+        if sect in PARTS and "kernel" in d:
+            vm_env.setdefault(part, []).append(d)
+
+w("## Machine and run\n")
+w("| | |\n|---|---|")
+w(f"| host | {M.get('nproc', '?')} CPUs, {M.get('cpu', '?')}, kernel {M.get('host_kernel', '?')} |")
+w(f"| host load average (1/5/15 min) | start {M.get('load_start', '?')}, end {M.get('load_end', '?')} |")
+kern = sorted({d.get("kernel", "?") for ds in vm_env.values() for d in ds})
+w(f"| guest kernel | {', '.join(kern) or 'n/a'} (Debian), QEMU TCG: {M.get('qemu', '?')} |")
+srcv = sorted({(d.get("ct_sha1", "?"), d.get("nat_sha1", "?"))
+               for ds in vm_env.values() for d in ds})
+w(f"| modules (sha1 of the .ko in the guest) | " + "; ".join(f"nf_conntrack_rtsp {a}, nf_nat_rtsp {b}" for a, b in srcv)
+  + (" (**differ between VMs**: the tree changed during the run)" if len(srcv) > 1 else "") + " |")
+w(f"| source | git {M.get('git', '?')}" + (" + uncommitted changes to the modules" if M.get("git_dirty") == "yes" else "") + " |")
+w(f"| single-vCPU VMs | " + (f"`-icount shift={SHIFT},sleep=on`: guest time = executed instructions x {2 ** SHIFT} ns "
+                             f"({1000 // 2 ** SHIFT} M instructions per guest second), so figures are repeatable and "
+                             "independent of the host's load; absolute rates are those of that virtual CPU"
+                             if ICOUNT else "plain TCG (real time)") + " |")
+secs = {p: read(p + ".secs").strip() for p in PARTS}
+w(f"| wall time | total {M.get('total_secs', '?')} s: " +
+  ", ".join(f"{p} {s} s" for p, s in secs.items() if s) + " |")
+w("")
+
+# --- 1. parser -----------------------------------------------------------------
+parse_list, parse_time, parse_cg = {}, {}, {}
+for line in read("parse.bench").splitlines():
+    t = line.split()
+    if len(t) < 3:
+        continue
+    if t[1] == "list":
+        parse_list[t[2]] = (int(t[3]), int(t[4]), " ".join(t[5:]))
+    elif t[1] == "time":
+        parse_time[t[2]] = [float(x) for x in t[7:10]]
+    elif t[1] == "callgrind":
+        parse_cg[t[2]] = int(t[4]) / int(t[3]) if int(t[3]) else 0
+
+body = []
+if parse_list:
+    body.append("## 1. Parser cost (userspace, the same `rtsp_parse.c`)\n")
+    body.append("Per message: `rtsp_parse_msg()` then `rtsp_transport_next()` over every "
+                "transport spec, as the helper does. Built with gcc -O2 (the kernel's level). "
+                "Instructions: callgrind, inclusive cost of one call, averaged over "
+                f"{read('parse.log').split('count ')[1].split()[1] if 'count ' in read('parse.log') else '?'} calls "
+                "(exact and repeatable). Time: median of timed runs of a tight loop with "
+                "`clock_gettime`, (fastest–slowest run) — host time, so sensitive to the "
+                "host's load (see above).\n")
+    body.append("| message | bytes | specs | instructions | instr./byte | ns (median, min–max) |")
+    body.append("|---|---:|---:|---:|---:|---|")
+    for name, (nbytes, specs, what) in parse_list.items():
+        ir = parse_cg.get(name)
+        tm = parse_time.get(name)
+        body.append(f"| {what} | {nbytes} | {specs} | {fmt(ir, 0)} | "
+                    f"{fmt(ir / nbytes if ir else None, 1)} | "
+                    + (f"{tm[0]:,.0f} ({tm[1]:,.0f}–{tm[2]:,.0f})" if tm else "n/a") + " |")
+    body.append("")
+    if "movistar_setup" in parse_cg:
+        summary.append(("Parser, Movistar SETUP", f"{parse_cg['movistar_setup']:,.0f} instructions, "
+                        f"{parse_time.get('movistar_setup', [float('nan')])[0]:,.0f} ns", "—"))
+    if "get_parameter" in parse_cg:
+        summary.append(("Parser, GET_PARAMETER keep-alive", f"{parse_cg['get_parameter']:,.0f} instructions", "—"))
+
+# --- 2. media --------------------------------------------------------------------
+med_lines = [d for s, d in bench_lines("media") if s == "media_trial"]
+check = [d for s, d in bench_lines("media") if s == "media_check"]
+if med_lines:
+    by = {"helper": {}, "dnat": {}}
+    for d in med_lines:
+        by[d["mode"]][d["round"]] = d
+    rounds = sorted(set(by["helper"]) & set(by["dnat"]), key=int)
+    pps = {m: [num(by[m][r]["pps"]) for r in rounds] for m in by}
+    mb = {m: [num(by[m][r]["mbit_s"]) for r in rounds] for m in by}
+    lost = {m: sum(int(by[m][r].get("sent_sent", 0)) - int(by[m][r].get("packets", 0)) for r in rounds) for m in by}
+    r_med, r_txt = ratio_stats([(num(by["helper"][r]["pps"]), num(by["dnat"][r]["pps"])) for r in rounds])
+    size = med_lines[0].get("size", "?")
+    body.append("## 2. Media path (VM): expected flow vs static port forward\n")
+    body.append(f"One UDP flow of {size}-byte datagrams (7 x 188 MPEG-TS) from the MPEG server "
+                "(172.26.83.137) to the decoder through the NAT router, sent as fast as the sender can, "
+                "counted and timed at the decoder. **helper**: the flow is admitted by the expectation "
+                "of a live RTSP session (SETUP through the helper, masquerade). **dnat**: the same "
+                "traffic to another port, let in by a static port forward (`nft ... udp dport 27338 "
+                "dnat to 192.168.1.200:27338` and `ct status dnat accept`), no helper rule. "
+                f"Alternated in one VM, {len(rounds)} rounds, after one warm-up of each.\n")
+    if check:
+        body.append(f"Expected media conntrack carries a helper: **{check[0].get('expected_flow_has_helper', '?')}** "
+                    "(checked with `conntrack -L`): the helper is not on the media path.\n")
+    body.append("| | helper (expectation) | dnat (port forward) |\n|---|---|---|")
+    body.append(f"| packets/s, median (min–max) | {spread(pps['helper'])} | {spread(pps['dnat'])} |")
+    body.append(f"| Mbit/s, median (min–max) | {spread(mb['helper'], 2)} | {spread(mb['dnat'], 2)} |")
+    body.append(f"| sent but not received (all rounds) | {lost['helper']} | {lost['dnat']} |")
+    body.append(f"| **ratio helper/dnat, packets/s** | {r_txt} | |")
+    body.append("")
+    summary.append(("Media path: expected flow / static DNAT, packets/s", f"**{r_med:.3f}**" if r_med else "n/a", ">= 0.98"))
+
+# --- 3. control -----------------------------------------------------------------
+
+
+def control_table(part, label, title, intro):
+    lines = [d for s, d in bench_lines(part) if s == label + "_trial"]
+    if not lines:
+        return []
+    res = []
+    smps = sorted({d["smp"] for d in lines}, key=int)
+    seqs = []
+    for d in lines:
+        if d["seq"] not in seqs:
+            seqs.append(d["seq"])
+    res.append(title)
+    res.append(intro)
+    res.append("| vCPUs | requests per connection | mode | connections/s, median (min–max) | requests/s | "
+               "guest CPU µs/conn | of which kernel | vCPU idle | expectations/conn | TCP retransmits | errors |")
+    res.append("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    ratios = {}
+    for smp in smps:
+        for seq in seqs:
+            by = {"helper": {}, "none": {}}
+            for d in lines:
+                if d["smp"] == smp and d["seq"] == seq:
+                    by[d["mode"]][d["round"]] = d
+            rounds = sorted(set(by["helper"]) & set(by["none"]), key=int)
+            for mode in ("helper", "none"):
+                ds = [by[mode][r] for r in rounds]
+                res.append(f"| {smp} | {seq} | {mode} | {spread([num(d['conn_per_s']) for d in ds])} | "
+                           f"{fmt(med([num(d['req_per_s']) for d in ds]))} | "
+                           f"{fmt(med([num(d['busy_us_per_conn']) for d in ds]), 0)} | "
+                           f"{fmt(med([num(d['sys_us_per_conn']) for d in ds]), 0)} | "
+                           + (f"{fmt(med([num(d['idle_pct']) for d in ds]), 1)}% | " if all('idle_pct' in d for d in ds) else "n/a | ")
+                           + f"{fmt(med([num(d['expect_per_conn']) for d in ds]), 2)} | "
+                           + (f"{sum(int(d['tcp_retrans']) for d in ds)} | " if all('tcp_retrans' in d for d in ds) else "n/a | ")
+                           + f"{sum(int(d.get('errors', 0)) for d in ds)} |")
+            ratios[(smp, seq)] = (ratio_stats([(num(by["helper"][r]["conn_per_s"]), num(by["none"][r]["conn_per_s"]))
+                                               for r in rounds]),
+                                  med([num(by["helper"][r]["conn_per_s"]) for r in rounds]),
+                                  med([num(by["none"][r]["conn_per_s"]) for r in rounds]),
+                                  med([num(by["helper"][r]["busy_us_per_conn"]) for r in rounds]),
+                                  med([num(by["none"][r]["busy_us_per_conn"]) for r in rounds]))
+    res.append("")
+    return res, ratios
+
+
+ctl = control_table(
+    "control", "control", "## 3. Control path (VM): helper attached vs no helper rule\n",
+    "Many short RTSP connections from the decoder (192.168.1.200) to the VoD server through the NAT "
+    "router: each connects, sends the requests in turn (SETUP with `Transport: MP2T/H2221/UDP;unicast;"
+    "client_port=N`, N different per connection; later requests with the Session), waits for each "
+    "200, and closes. C client (epoll, 8 connections in flight) and C responder, so neither is the "
+    "bottleneck; everything (client, router, server) shares the VM's one vCPU, so connections/s is "
+    "the inverse of the whole system's cost per connection, and the helper's share shows as the "
+    "difference. **helper**: `tcp dport 554 ct helper set \"rtsp-helper\"`; **none**: the same "
+    "ruleset with that rule flushed. Alternated in one VM, after one warm-up of each. "
+    "Guest CPU µs per connection from /proc/stat (busy, and system+softirq); with icount one guest "
+    f"µs is {1000 // 2 ** SHIFT} instructions.\n")
+if ctl:
+    rows, ratios = ctl
+    body += rows
+    body.append("| requests per connection | **ratio helper/none, connections/s** | helper's extra cost per connection |")
+    body.append("|---|---|---|")
+    for (smp, seq), ((r_med, r_txt), ch, cn, bh, bn) in ratios.items():
+        extra_us = (1e6 / ch - 1e6 / cn) if ch and cn else None
+        instr = f", ~{extra_us * 1000 / 2 ** SHIFT / 1000:,.0f} k instructions" if ICOUNT and extra_us else ""
+        body.append(f"| {seq} | {r_txt} | {fmt(extra_us, 0)} guest µs{instr} |")
+        summary.append((f"Control path: helper / no helper, connections/s ({seq})",
+                        f"**{r_med:.3f}**" if r_med else "n/a", ">= 0.98"))
+    body.append("")
+
+# --- 4. scale --------------------------------------------------------------------
+sc = bench_lines("scale")
+if sc:
+    setup = {d["phase"]: d for s, d in sc if s == "scale_setup"}
+    media = {d["phase"]: d for s, d in sc if s == "scale_media"}
+    tear = {d["phase"]: d for s, d in sc if s == "scale_teardown"}
+    same = [d for s, d in sc if s == "scale_sameport"]
+    slab = {}
+    for s, d in sc:
+        if s == "scale_slab":
+            slab[(d["phase"], d["point"], d["cache"])] = (int(d["objs"]), int(d["bytes"]), int(d["objsize"]))
+    n = int(setup.get("helper", setup.get("none", {})).get("sessions", "0") or 0)
+    body.append(f"## 4. Scale (VM): {n} decoders with a live session each\n")
+    body.append(f"{n} decoder addresses (192.168.16.2 on, one namespace, each session's sockets bound to its own "
+                "address) each do SETUP + PLAY through the NAT router and keep the session; "
+                + ("each asks a different client_port (20000 + 2i). " if "-U" in setup.get("helper", {}).get("ports", "-U")
+                   else "all ask client_port=27336. ")
+                + f"Once all are set up, the MPEG server sends {media.get('helper', {}).get('sent_sent', '?')} datagrams, "
+                "the same number to every (address, port) the VoD server saw in the SETUPs, and every decoder counts "
+                "its own. **none** is the same run with no helper rule (no stream can pass: the baseline for memory); "
+                "**helper** with the rule. Memory: `/proc/slabinfo` after `shrink` of every cache (exact counts), "
+                "booted with `slab_nomerge`, before the sessions, with all of them set up (expectations pending), "
+                "after the media (expectations used, flows live) and after TEARDOWN; the table gives bytes per session.\n")
+    body.append("| | none | helper |\n|---|---|---|")
+    for key, lab in (("ok", "sessions set up (200 to SETUP and PLAY)"), ("secs", "total setup time, s"),
+                     ("per_s", "sessions set up per second")):
+        body.append(f"| {lab} | {setup.get('none', {}).get(key, 'n/a')} | {setup.get('helper', {}).get(key, 'n/a')} |")
+    body.append(f"| expectations with all set up | {setup.get('none', {}).get('expectations', 'n/a')} | "
+                f"{setup.get('helper', {}).get('expectations', 'n/a')} |")
+    for key, lab in (("full", "sessions that got all their datagrams"), ("partial", "… some"), ("none", "… none"),
+                     ("datagrams", "datagrams received / sent")):
+        def cell(ph):
+            d = media.get(ph, {})
+            if key == "datagrams":
+                return f"{d.get('datagrams', 'n/a')} / {d.get('sent_sent', 'n/a')}"
+            return d.get(key, "n/a")
+        body.append(f"| {lab} | {cell('none')} | {cell('helper')} |")
+    body.append(f"| TEARDOWN answered; expectations left | {tear.get('none', {}).get('ok', 'n/a')}; "
+                f"{tear.get('none', {}).get('expectations_left', 'n/a')} | {tear.get('helper', {}).get('ok', 'n/a')}; "
+                f"{tear.get('helper', {}).get('expectations_left', 'n/a')} |")
+    body.append("")
+    if n:
+        caches = sorted({c for (_, _, c) in slab if c != "TOTAL"},
+                        key=lambda c: (not c.startswith("nf_"), not c.startswith("kmalloc"), c))
+        body.append("Kernel memory, bytes per session (slab delta / sessions); "
+                    "\"helper − none\" is what the helper adds:\n")
+        body.append("| cache (object size) | none, set up | helper, set up | **helper − none** | helper, media flowing | helper, after TEARDOWN and close |")
+        body.append("|---|---:|---:|---:|---:|---:|")
+
+        def b(ph, pt, c):
+            v = slab.get((ph, pt, c))
+            return v[1] / n if v else 0.0
+        for c in caches + ["TOTAL"]:
+            vals = [b("none", "setup", c), b("helper", "setup", c), b("helper", "media", c), b("helper", "teardown", c)]
+            diff = vals[1] - vals[0]
+            interesting = c.startswith("nf_conntrack") or c == "TOTAL" or abs(diff) >= 8 or \
+                (c.startswith("kmalloc") and any(abs(v) >= 8 for v in vals))
+            if not interesting:
+                continue
+            osz = next((v[2] for k, v in slab.items() if k[2] == c), 0)
+            name = f"{c} ({osz})" if c != "TOTAL" else "**all caches**"
+            body.append(f"| {name} | {vals[0]:,.0f} | {vals[1]:,.0f} | **{diff:,.0f}** | {vals[2]:,.0f} | {vals[3]:,.0f} |")
+        body.append("")
+        body.append("After TEARDOWN the decoders close their connections: the control conntracks (and the "
+                    "helper's per-connection state, which lives as long as its conntrack) stay until TIME_WAIT "
+                    "ends (120 s); the expectations and media flows are gone.\n")
+        tot = b("helper", "setup", "TOTAL") - b("none", "setup", "TOTAL")
+        ours = sum(b("helper", "setup", c) - b("none", "setup", c)
+                   for c in ("nf_conntrack_expect", "kmalloc-512", "kmalloc-1k", "kmalloc-2k"))
+        summary.append((f"Scale: {n} sessions at once, got their stream",
+                        f"{media.get('helper', {}).get('full', '?')} / {n}, setup {setup.get('helper', {}).get('secs', '?')} s "
+                        f"(guest time)", "all"))
+        summary.append(("Scale: kernel memory the helper adds per session (slab, set up)",
+                        f"{tot:,.0f} B (nf_conntrack_expect + kmalloc-512/1k/2k: {ours:,.0f} B)", "~0.5 KiB + expectation"))
+    for d in same:
+        body.append(f"Same client port: {d.get('sessions')} decoders all asking client_port=27336 at once, with the "
+                    f"helper: {d.get('ok')} set up, {d.get('failed')} not (no reply within 3 s); the VoD server saw "
+                    f"{d.get('distinct_wan_ports')} distinct router ports.\n")
+        summary.append(("Scale: decoders asking the same client_port at once, set up",
+                        f"{d.get('ok')} / {d.get('sessions')}", "—"))
+
+# --- 5. parallel -------------------------------------------------------------------
+par = control_table(
+    "parallel", "parallel", "## 5. Parallelism (VMs): several decoders at once, 1 vs 2 vCPUs\n",
+    "The control-path test with several decoders (one client thread and source address each) sending "
+    "SETUP/TEARDOWN connections at once, the responder with one thread per vCPU, in a VM with 1 vCPU and "
+    "in one with 2 (`tests/e2e/run --smp 1|2`; 2 vCPUs run as 2 host threads, multi-threaded TCG). "
+    "Real time (no icount: it cannot run multi-threaded), so these figures move with the host's load; "
+    "helper and none alternate in each VM.\n")
+if par:
+    rows, ratios = par
+    body += rows
+    sm = {}
+    for (smp, seq), (_, ch, cn, _, _) in ratios.items():
+        sm[smp] = (ch, cn)
+    if "1" in sm and "2" in sm:
+        sh = sm["2"][0] / sm["1"][0] if sm["1"][0] else None
+        sn = sm["2"][1] / sm["1"][1] if sm["1"][1] else None
+        body.append("| | helper | none |\n|---|---|---|")
+        body.append(f"| **speed-up 2 vCPUs / 1 vCPU** (median connections/s) | **{fmt(sh, 2)}** | {fmt(sn, 2)} |")
+        body.append("")
+        summary.append(("Parallelism: speed-up 1 → 2 vCPUs, helper (none)", f"**{fmt(sh, 2)}** ({fmt(sn, 2)})",
+                        "like none"))
+    for (smp, seq), ((r_med, r_txt), *_rest) in ratios.items():
+        body.append(f"- {smp} vCPU(s): ratio helper/none {r_txt}")
+    body.append("")
+
+# --- 6. profile (optional) ---------------------------------------------------------
+prof = [line.split() for line in read("profile.bench").splitlines() if line.startswith("PROFILE ")]
+if prof:
+    body.append("## 6. Kernel profile of the control path (VM, optional part)\n")
+    body.append("`perf record -e cpu-clock -a` in the guest during the SETUP/TEARDOWN connection load of "
+                "section 3, with the helper and without; under icount the samples are proportional to "
+                "instructions. Share of all samples by module (kernel = everything built in), and the "
+                "functions of our two modules.\n")
+    tot = {}
+    dso = {}
+    ours = {}
+    for t in prof:
+        mode = t[1]
+        if t[2].startswith("samples="):
+            tot[mode] = (int(float(t[2].split("=")[1] or 0)), int(t[3].split("=")[1] or 1))
+        elif t[2].startswith("idle_pct="):
+            dso.setdefault("(idle: the vCPU had nothing to run)", {})[mode] = float(t[2].split("=")[1])
+        elif t[2] == "dso":
+            dso.setdefault(t[4], {})[mode] = float(t[3].rstrip("%"))
+        elif t[2] == "ours":
+            ours.setdefault(" ".join(t[5:]), {})[mode] = float(t[3].rstrip("%"))
+    if tot:
+        body.append("| | helper | none |\n|---|---:|---:|")
+        body.append("| samples per connection | " + " | ".join(
+            f"{tot[m][0] / tot[m][1]:.2f}" if m in tot else "n/a" for m in ("helper", "none")) + " |")
+        for name, v in sorted(dso.items(), key=lambda kv: -kv[1].get("helper", 0)):
+            body.append(f"| {name} | {v.get('helper', 0):.2f}% | {v.get('none', 0):.2f}% |")
+        body.append("")
+    if ours:
+        body.append("Our functions and the netfilter functions that only helpers use "
+                    "(share of all samples):\n")
+        body.append("| function | helper | none |\n|---|---:|---:|")
+        for name, v in sorted(ours.items(), key=lambda kv: -kv[1].get("helper", 0)):
+            body.append(f"| `{name}` | {v.get('helper', 0):.2f}% | {v.get('none', 0):.2f}% |")
+        body.append(f"| **sum** | {sum(v.get('helper', 0) for v in ours.values()):.2f}% | "
+                    f"{sum(v.get('none', 0) for v in ours.values()):.2f}% |")
+        body.append("")
+
+# --- assemble -----------------------------------------------------------------------
+w("## Summary\n")
+w("| measure | result | goal |\n|---|---|---|")
+for a, b_, c in summary:
+    w(f"| {a} | {b_} | {c} |")
+w("")
+out += body
+
+w("## Commands\n")
+w("Everything above came from `make bench` (= `bench/run.sh`, after `make bench-build`), which ran:\n")
+w("```")
+for part in PARTS:
+    c = read(part + ".cmd").strip()
+    if c:
+        w(c)
+w("```\n")
+w(f"Parameters: `{M.get('params', '').strip() or '(defaults)'}`\n")
+
+w("## Raw figures\n")
+w("The `BENCH` lines of each VM (guest scripts in `bench/guest/`) and the parser runs; "
+  "the full logs are in `build/bench/logs/`.\n")
+w("```")
+for part in PARTS:
+    r = read(part + ".bench").strip()
+    if r:
+        w(r)
+w("```")
+
+print("\n".join(out))

@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A long PAUSE keeps its stream: client requests refresh the media flow.
+#
+# Timeouts are shortened to keep it quick: the router's UDP timeout
+# (net.netfilter.nf_conntrack_udp_timeout) is 4 s and the helper's
+# media_timeout 8 s. Through the NAT router the decoder does SETUP and
+# PLAY; the MPEG server streams (one flow, fixed 5-tuple) and the stream
+# arrives. Then PAUSE, and GET_PARAMETER keep-alives every 2 s for 12 s:
+# longer than the UDP timeout and than media_timeout itself, so only the
+# keep-alives can keep the flow. The flow's timeout must be above the UDP
+# timeout after the PAUSE, the flow must still exist at the end of the
+# pause, and after PLAY the same flow must still reach the decoder.
+#
+# Control, same test: media_timeout=0 (feature off) and the same PAUSE
+# with keep-alives for 7 s: the flow times out and after PLAY not one
+# datagram reaches the decoder.
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_robust.sh
+. "$(dirname "$0")/lib_robust.sh"
+
+require_cmd ip nft conntrack nsenter "$PY"
+load_rtsp_modules
+now_ms T0
+
+UDP_TIMEOUT=4
+MEDIA_TIMEOUT=8
+N=20
+MT=/sys/module/nf_conntrack_rtsp/parameters/media_timeout
+
+rb_setup_nat
+check "router: UDP conntrack timeout ${UDP_TIMEOUT}s" \
+	nse "$NS_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=$UDP_TIMEOUT
+check "media_timeout=$MEDIA_TIMEOUT (writable parameter)" \
+	eval "echo $MEDIA_TIMEOUT >$MT && [ \"\$(cat $MT)\" = $MEDIA_TIMEOUT ]"
+check "raw RTSP server on the VoD manager" rb_server || e2e_exit
+rb_sender "$NS_MPEG"
+
+W=$E2E_WORK
+U=rtsp://$VOD4/vod
+
+req() {		# req METHOD CSEQ [SESSION [EXTRA]]
+	printf '"%s %s RTSP/1.0\\r\\nCSeq: %s\\r\\n%s%sUser-Agent: MICA-IP-STB\\r\\n\\r\\n"' \
+		"$1" "$U" "$2" "${3:+Session: $3\\r\\n}" "${4:+$4\\r\\n}"
+}
+
+session() {	# session TAG PORT SESSION_INDEX KEEPALIVES: JSON steps
+	cat <<-EOF
+	{"connect": "$VOD4"},
+	{"send": [$(req OPTIONS 1)]}, {"recv": 1},
+	{"send": [$(req SETUP 2 "" "Transport: MP2T/H2221/UDP;unicast;client_port=$2")]}, {"recv": 1},
+	{"send": [$(req PLAY 3 "{S$3}" "Range: npt=0.000-end")]}, {"recv": 1},
+	{"touch": "$W/$1.play1"}, {"wait": "$W/$1.go.pause"},
+	{"send": [$(req PAUSE 4 "{S$3}")]}, {"recv": 1}, {"touch": "$W/$1.paused"},
+	{"repeat": $4, "every": 2, "steps": [{"send": [$(req GET_PARAMETER 5 "{S$3}")]}, {"recv": 1}]},
+	{"sleep": 2},
+	{"touch": "$W/$1.pause.end"}, {"wait": "$W/$1.go.resume"},
+	{"send": [$(req PLAY 6 "{S$3}" "Range: npt=10.000-end")]}, {"recv": 1},
+	{"touch": "$W/$1.play2"}, {"wait": "$W/$1.go.end"},
+	{"send": [$(req TEARDOWN 7 "{S$3}")]}, {"recv": 1}, {"close": 1}
+	EOF
+}
+
+{
+	echo '['
+	session ka 27336 0 6
+	echo ','
+	echo "{\"wait\": \"$W/ctl.go\"},"
+	session ctl 27338 1 3
+	echo ']'
+} >"$W/dec.json"
+
+rb_client dec "$NS_DEC" 27336,27338
+DEC=$RB_CLI_PID
+UDP=$W/dec.udp
+
+flow_timeout() {	# flow_timeout PORT: seconds left of the media flow to PORT
+	nse "$NS_RTR" conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null |
+		awk '{ print $3; exit }'
+}
+stream() {	# stream PORT WANT [MS]: a burst to PORT, wait for WANT in all
+	rb_burst "$NS_MPEG" "$RTR_WAN4" "$1" "$N"
+	busywait "${3:-5000}" rb_udp_ge "$UDP" "$1" "$2" >/dev/null
+	rb_udp "$UDP" "$1"
+}
+gate() {	# gate FILE: wait for the decoder (up to 40 s), else FAIL and exit
+	rb_gate "$W/$1" "$DEC" 40000 && return 0
+	fail "decoder reached $1" "$(cat "$W/dec.out" "$W/dec.err")"
+	e2e_exit
+}
+
+# --- keep-alives during the pause ---------------------------------------------------
+gate ka.play1
+check_eq "PLAY: the stream reaches the decoder" "$N" "$(stream 27336 "$N")"
+t=$(flow_timeout 27336)
+check "media flow in conntrack, timeout <= UDP timeout (${t}s)" \
+	test "${t:-99}" -le "$UDP_TIMEOUT"
+touch "$W/ka.go.pause"
+now_ms P0
+gate ka.paused
+t=$(flow_timeout 27336)
+check "PAUSE refreshed the flow beyond the UDP timeout (${t:-none}s > ${UDP_TIMEOUT}s)" \
+	test "${t:-0}" -gt "$UDP_TIMEOUT"
+gate ka.pause.end
+paused=$(rb_elapsed "$P0")
+t=$(flow_timeout 27336)
+check "after a ${paused}s pause with keep-alives the flow is there (${t:-none}s left)" \
+	test -n "$t"
+touch "$W/ka.go.resume"
+gate ka.play2
+check_eq "after PLAY the same flow still reaches the decoder" \
+	$((2 * N)) "$(stream 27336 $((2 * N)))"
+touch "$W/ka.go.end"
+
+# --- control: media_timeout=0 ---------------------------------------------------------
+check "media_timeout=0 (control)" eval "echo 0 >$MT"
+touch "$W/ctl.go"
+gate ctl.play1
+check_eq "control: PLAY: the stream reaches the decoder" "$N" "$(stream 27338 "$N")"
+touch "$W/ctl.go.pause"
+now_ms P0
+gate ctl.paused
+gate ctl.pause.end
+paused=$(rb_elapsed "$P0")
+check "control: after a ${paused}s pause the flow has timed out" \
+	eval "[ -z \"\$(flow_timeout 27338)\" ]"
+touch "$W/ctl.go.resume"
+gate ctl.play2
+check_eq "control: after PLAY no datagram reaches the decoder" \
+	"$N" "$(stream 27338 $((2 * N)) 1500)"
+touch "$W/ctl.go.end"
+echo 600 >"$MT"
+
+wait "$DEC"
+check "decoder script completed, every request answered" \
+	eval "grep -q '\"ok\": true' '$W/dec.out' && ! grep -q '\"status\": [^2]' '$W/dec.out'"
+check "kernel log clean" rb_dmesg_clean
+info "wall time in the VM: $(rb_elapsed "$T0") s"
+e2e_exit

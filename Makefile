@@ -78,3 +78,4 @@ matrix: deps
 
 -include tests/unit.mk
 -include scripts/package.mk
+-include bench/bench.mk

@@ -102,9 +102,15 @@ phase() {
 	local mode=$1 portopt=$2 n=$3 out exp ct pid wait=5
 	[ "$mode" = none ] && wait=1	# no stream can come: do not wait for it
 	helper_rule "$mode" || bench_die "helper rule"
+	# The last packets of the previous run's connections (closed a moment
+	# ago) would be picked up as new entries after one flush: flush twice.
 	nsx "$NS_RTR" conntrack -F >/dev/null 2>&1
 	rm -f "$W"/hold.*
 	settle
+	nsx "$NS_RTR" conntrack -F >/dev/null 2>&1
+	settle
+	ct=$(nsx "$NS_RTR" conntrack -C)
+	[ "$ct" = 0 ] || note "warning: $ct conntrack entries before the $mode phase"
 	slab_snap "$W/s0"
 	rtspd_start
 	nsx "$NS_DEC" "$BIN/rtspcli" hold -s "$VOD4" -n "$n" -B "$FIRST" $portopt \

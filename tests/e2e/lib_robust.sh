@@ -7,7 +7,9 @@
 # roles/storm.py (malformed-input storm). Reading state avoids starting
 # Python where a shell builtin will do: every exec costs under TCG.
 
+# shellcheck disable=SC2034 # used by the test scripts
 RAW=$ROLES/rtsp_raw.py
+# shellcheck disable=SC2034
 STORM=$ROLES/storm.py
 
 # nse NS CMD...: CMD in NS's network namespace only. Much cheaper than
@@ -64,6 +66,7 @@ rb_client() {
 	bg nse "$ns" "$PY" "$RAW" client --script "$E2E_WORK/$name.json" \
 		--listen "$listen" --udp-status "$E2E_WORK/$name.udp" \
 		>"$E2E_WORK/$name.out" 2>"$E2E_WORK/$name.err"
+	# shellcheck disable=SC2034 # for the caller
 	RB_CLI_PID=$BG_PID
 }
 
@@ -93,6 +96,7 @@ rb_udp_ge() {	# rb_udp_ge FILE PORT N: at least N datagrams on PORT
 rb_sender() {
 	local in=$E2E_WORK/sender.in ack=$E2E_WORK/sender.ack
 	mkfifo "$in" "$ack" || return 1
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	bg nse "$1" bash -c '
 		declare -A fd
 		exec 4<>"$2"
@@ -119,6 +123,7 @@ rb_burst() {
 		read -r -t 20 -u "$RB_SND_ACK" _
 		return
 	fi
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	nse "$1" bash -c 'exec 3>"/dev/udp/$1/$2" || exit 1
 		for ((i = 0; i < $3; i++)); do
 			printf "media %05d" "$i" >&3 2>/dev/null
@@ -128,8 +133,8 @@ rb_burst() {
 # rb_expect: the router's expectation table (one line per expectation). A
 # netlink dump can be interrupted while the table changes: try again.
 rb_expect() {
-	local out i
-	for i in 1 2 3 4 5; do
+	local out _
+	for _ in 1 2 3 4 5; do
 		out=$(nse "$NS_RTR" conntrack -L expect 2>/dev/null) && break
 		nap 0.1
 	done
@@ -142,12 +147,16 @@ rb_expect_port() {
 	rb_expect | grep -Eq "proto=17 .*dport=$1 "
 }
 
-rb_expect_count() {	# rb_expect_count [REGEX]: expectations (matching REGEX)
-	rb_expect | grep -cE "${1:-proto=}"
+rb_expect_count() {	# rb_expect_count REGEX: expectations matching REGEX
+	rb_expect | grep -cE "$1"
+}
+
+rb_expect_total() {	# rb_expect_total: expectations in the table
+	rb_expect_count proto=
 }
 
 rb_expect_zero() {	# rb_expect_zero: the table is empty
-	[ "$(rb_expect_count)" -eq 0 ]
+	[ "$(rb_expect_total)" -eq 0 ]
 }
 
 # rb_flow PORT: a UDP conntrack whose original destination port is PORT.

@@ -7,14 +7,14 @@
 # (net.netfilter.nf_conntrack_udp_timeout) is 4 s and the helper's
 # media_timeout 8 s. Through the NAT router the decoder does SETUP and
 # PLAY; the MPEG server streams (one flow, fixed 5-tuple) and the stream
-# arrives. Then PAUSE, and GET_PARAMETER keep-alives every 2 s for 12 s:
+# arrives. Then PAUSE, and GET_PARAMETER keep-alives every 2 s for 10.5 s:
 # longer than the UDP timeout and than media_timeout itself, so only the
 # keep-alives can keep the flow. The flow's timeout must be above the UDP
 # timeout after the PAUSE, the flow must still exist at the end of the
 # pause, and after PLAY the same flow must still reach the decoder.
 #
 # Control, same test: media_timeout=0 (feature off) and the same PAUSE
-# with keep-alives for 7 s: the flow times out and after PLAY not one
+# with keep-alives for 4.5+ s: the flow times out and after PLAY not one
 # datagram reaches the decoder.
 
 # shellcheck source=lib.sh
@@ -56,7 +56,7 @@ session() {	# session TAG PORT SESSION_INDEX KEEPALIVES: JSON steps
 	{"touch": "$W/$1.play1"}, {"wait": "$W/$1.go.pause"},
 	{"send": [$(req PAUSE 4 "{S$3}")]}, {"recv": 1}, {"touch": "$W/$1.paused"},
 	{"repeat": $4, "every": 2, "steps": [{"send": [$(req GET_PARAMETER 5 "{S$3}")]}, {"recv": 1}]},
-	{"sleep": 2},
+	{"sleep": 0.5},
 	{"touch": "$W/$1.pause.end"}, {"wait": "$W/$1.go.resume"},
 	{"send": [$(req PLAY 6 "{S$3}" "Range: npt=10.000-end")]}, {"recv": 1},
 	{"touch": "$W/$1.play2"}, {"wait": "$W/$1.go.end"},

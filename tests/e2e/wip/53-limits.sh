@@ -91,7 +91,7 @@ info "t=$(rb_elapsed "$T0")s"
 # --- B: setup_timeout expiry --------------------------------------------------------
 check "reload: setup_timeout=5 max_outstanding=4" \
 	rb_reload_modules setup_timeout=5 max_outstanding=4
-check_eq "reload removed every expectation" 0 "$(rb_expect_count)"
+check_eq "reload removed every expectation" 0 "$(rb_expect_total)"
 touch "$W/b.go"
 gate b.done
 now_ms B0
@@ -120,7 +120,7 @@ flood() {	# flood TAG ARGS...: decoder 2 floods $FLOOD_SRV; waits for it
 }
 flood f0 --conns 20 --setups 8 --port-base 30000
 held=$(mine "$DEC2_4")
-info "control flood: $(cat "$W/f0.out"); decoder 2 holds $held expectations, table $(rb_expect_count)/$EXPECT_MAX"
+info "control flood: $(cat "$W/f0.out"); decoder 2 holds $held expectations, table $(rb_expect_total)/$EXPECT_MAX"
 check "control: without max_per_host the flood fills the table ($held >= $EXPECT_MAX - 1)" \
 	test "$held" -ge $((EXPECT_MAX - 1))
 touch "$W/c0.go"
@@ -138,7 +138,7 @@ MAXOUT=$(cat $P/max_outstanding)
 check_eq "max_per_host is 4 x max_outstanding" $((4 * MAXOUT)) "$BOUND"
 flood f1 --conns 20 --setups 8 --port-base 30000
 held=$(mine "$DEC2_4")
-info "flood 1: $(cat "$W/f1.out"); decoder 2 holds $held expectations, table $(rb_expect_count)/$EXPECT_MAX"
+info "flood 1: $(cat "$W/f1.out"); decoder 2 holds $held expectations, table $(rb_expect_total)/$EXPECT_MAX"
 check "flood of 160 single-port SETUPs: decoder 2 holds $held <= $BOUND expectations" \
 	test "$held" -le "$BOUND"
 check "flood: decoder 2 still got expectations (the bound is not zero): $held" \
@@ -149,7 +149,7 @@ nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --dport 554 >/dev/null 2>&1
 check_eq "flood 1's connections deleted: decoder 2 holds no expectation" 0 "$(mine "$DEC2_4")"
 flood f2 --conns $((BOUND - 1)) --setups 1 --final-specs 8 --port-base 40000
 held=$(mine "$DEC2_4")
-info "flood 2: $(cat "$W/f2.out"); decoder 2 holds $held expectations, table $(rb_expect_count)/$EXPECT_MAX"
+info "flood 2: $(cat "$W/f2.out"); decoder 2 holds $held expectations, table $(rb_expect_total)/$EXPECT_MAX"
 check "$((BOUND - 1)) SETUPs then one with 8 RTP/RTCP specs: decoder 2 holds $held <= $BOUND" \
 	test "$held" -le "$BOUND"
 touch "$W/c1.go"

@@ -82,6 +82,7 @@ CH1=$BG_PID
 bg nse "$NS_DEC2" "$PY" "$RAW" churn --server "$CHURN_SRV" --ports 27340,27346 \
 	--stop-file "$W/stop" --timeout 2 --hold 0.05 --pause 0.3 --max-time 600 >"$W/churn2.json"
 CH2=$BG_PID
+# shellcheck disable=SC2016 # expanded by the inner bash
 bg nse "$NS_MPEG" bash -c '
 	exec 5<> <(:)
 	while [ ! -e "$1" ]; do
@@ -94,7 +95,7 @@ SPRAY=$BG_PID
 
 # Let sessions start with the helper in place.
 busywait 60000 grep -q '"method": "TEARDOWN"' "$W/raw.log" >/dev/null
-info "traffic running: $(rb_expect_count) expectations now"
+info "traffic running: $(rb_expect_total) expectations now"
 
 # --- cycles ----------------------------------------------------------------------
 now_ms C0
@@ -113,6 +114,7 @@ elif [ "$crc" -eq 0 ]; then
 fi
 check "kernel log clean after the cycles" rb_dmesg_clean
 
+# shellcheck disable=SC2317 # called through check
 mp_cycle() {	# one cycle with the real tools
 	nse "$NS_RTR" nft delete table inet e2e_helper &&
 	modprobe -r nf_nat_rtsp nf_conntrack_rtsp &&
@@ -126,7 +128,7 @@ for i in 1 2; do
 	check "cycle with nft delete / modprobe -r / modprobe / nft -f ($i)" mp_cycle
 	info "($(rb_elapsed "$M0")s)"
 done
-n_under=$(rb_expect_count)
+n_under=$(rb_expect_total)
 
 # --- stop, unload, look for leaks -------------------------------------------------
 touch "$W/stop"
@@ -139,7 +141,7 @@ info "expectations right after stopping the traffic: $n_under"
 
 check "unload both modules after the traffic" \
 	eval "nse '$NS_RTR' nft delete table inet e2e_helper && modprobe -r nf_nat_rtsp nf_conntrack_rtsp"
-check_eq "no expectation left after unloading" 0 "$(rb_expect_count)"
+check_eq "no expectation left after unloading" 0 "$(rb_expect_total)"
 if [ -n "$slab0" ]; then
 	got=$(busywait 10000 rb_slab_le nf_conntrack_expect "$slab0" | tail -n1)
 	check_eq "nf_conntrack_expect slab back to its baseline (active objects)" "$slab0" "$got"

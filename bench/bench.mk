@@ -2,7 +2,8 @@
 #
 # Benchmarks, included from the top-level Makefile:
 #
-#   make bench           everything below; writes bench/RESULTS.md (~20-30 min)
+#   make bench           run bench/run.sh: writes bench/RESULTS.md (~21 min on
+#                        this 2-CPU machine with the host busy; icount VMs)
 #   make bench-build     only the userspace tools, into build/bench/bin
 #
 # Parameters are environment variables (BENCH_PARTS, BENCH_MEDIA_ROUNDS,

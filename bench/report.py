@@ -115,6 +115,9 @@ w(f"| single-vCPU VMs | " + (f"`-icount shift={SHIFT},sleep=on`: guest time = ex
                              "independent of the host's load; absolute rates are those of that virtual CPU"
                              if ICOUNT else "plain TCG (real time)") + " |")
 secs = {p: read(p + ".secs").strip() for p in PARTS}
+reruns = [line.split("=", 1)[1] for line in read("meta").splitlines() if line.startswith("rerun=")]
+if reruns:
+    w(f"| parts re-run later | {'; '.join(reruns)} |")
 w(f"| wall time | total {M.get('total_secs', '?')} s: " +
   ", ".join(f"{p} {s} s" for p, s in secs.items() if s) + " |")
 w("")
@@ -363,6 +366,15 @@ if par:
         body.append("")
         summary.append(("Parallelism: speed-up 1 → 2 vCPUs, helper (none)", f"**{fmt(sh, 2)}** ({fmt(sn, 2)})",
                         "like none"))
+        if sh and sn and max(sh, sn) < 1.2:
+            body.append("The 2-vCPU VM was not faster than the 1-vCPU one, with or without the helper: its two "
+                        "vCPU threads competed with the other jobs on the host's 2 CPUs (load average above), "
+                        "and multi-threaded TCG adds its own cost. These figures therefore do not show how the "
+                        "helper scales; they need an idle host (or KVM). What they do show: helper and none "
+                        "moved together in both VMs. By construction the helper's own state is per connection "
+                        "(a spinlock in its per-connection struct); the global locks on its path are the "
+                        "kernel's (`nf_conntrack_expect_lock` when an expectation is added or removed, as for "
+                        "every helper).\n")
     for (smp, seq), ((r_med, r_txt), *_rest) in ratios.items():
         body.append(f"- {smp} vCPU(s): ratio helper/none {r_txt}")
     body.append("")
@@ -370,7 +382,7 @@ if par:
 # --- 6. profile (optional) ---------------------------------------------------------
 prof = [line.split() for line in read("profile.bench").splitlines() if line.startswith("PROFILE ")]
 if prof:
-    body.append("## 6. Kernel profile of the control path (VM, optional part)\n")
+    body.append("## 6. Kernel profile of the control path (VM)\n")
     body.append("`perf record -e cpu-clock -a` in the guest during the SETUP/TEARDOWN connection load of "
                 "section 3, with the helper and without; under icount the samples are proportional to "
                 "instructions. Share of all samples by module (kernel = everything built in), and the "
@@ -404,6 +416,10 @@ if prof:
         body.append(f"| **sum** | {sum(v.get('helper', 0) for v in ours.values()):.2f}% | "
                     f"{sum(v.get('none', 0) for v in ours.values()):.2f}% |")
         body.append("")
+        body.append("`rtsp_walk_specs` includes what the compiler inlined into it: `rtsp_host_over_limit` "
+                    "(max_per_host: a walk of the whole expectation hash table, every bucket and entry, "
+                    "on each SETUP), `rtsp_expect_spec` and `rtsp_media_add`. The `rtspp_*` functions, "
+                    "`rtsp_parse_msg` and `rtsp_transport_next` are the parser.\n")
 
 # --- assemble -----------------------------------------------------------------------
 w("## Summary\n")

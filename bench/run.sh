@@ -17,6 +17,8 @@
 # Environment (defaults in brackets):
 #   BENCH_PARTS [parse media control scale parallel profile]
 #   BENCH_RESULTS [bench/RESULTS.md]   where the report goes
+#   BENCH_KEEP_LOGS [0]   1: re-run only BENCH_PARTS into the logs of the
+#                         last run (build/bench/logs) and report them all
 #   BENCH_E2E_ARGS []     extra tests/e2e/run options, e.g. --modules-dir DIR
 #   BENCH_TIMEOUT [1500]  seconds per VM
 #   BENCH_ICOUNT [1]      single-vCPU VMs (media, control, scale) run QEMU
@@ -53,9 +55,17 @@ for b in parse_bench rtspd rtspcli udpblast udpsink; do
 	[ -x "$BIN/$b" ] || make -s -f "$BENCH_DIR/bench.mk" bench-build
 done
 mkdir -p "$LOGS"
-rm -f "$LOGS"/*.bench "$LOGS"/*.log "$LOGS"/*.cmd "$LOGS"/*.secs
-
 T_START=$(date +%s)
+if [ "${BENCH_KEEP_LOGS:-0}" = 1 ] && [ -f "$LOGS/meta" ]; then
+	# Re-run some parts into an earlier run's logs; the report covers all.
+	for p in $PARTS; do
+		rm -f "$LOGS/$p".*
+	done
+	echo "rerun=$(date -u '+%Y-%m-%d %H:%M:%S UTC'): $PARTS (load $(cut -d' ' -f1-3 /proc/loadavg))" >>"$LOGS/meta"
+	T_START=$(( T_START - $(sed -n 's/^total_secs=//p' "$LOGS/meta" | tail -n1) ))
+	sed -i '/^total_secs=/d; /^load_end=/d' "$LOGS/meta"
+else
+rm -f "$LOGS"/*
 {
 	echo "date=$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	echo "nproc=$(nproc)"
@@ -72,6 +82,7 @@ T_START=$(date +%s)
 	echo "icount=$ICOUNT shift=$BENCH_ICOUNT_SHIFT"
 	echo "params=$(env | grep '^BENCH_' | sort | tr '\n' ' ')"
 } >"$LOGS/meta"
+fi
 
 # timed PART CMD...: run CMD, note its wall time in PART.secs
 timed() {

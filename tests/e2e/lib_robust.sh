@@ -147,6 +147,19 @@ rb_expect_port() {
 	rb_expect | grep -Eq "proto=17 .*dport=$1 "
 }
 
+# rb_snap: the expectation table into RB_SNAP (one conntrack run); then
+# rb_snap_has REGEX tests it without starting a process.
+rb_snap() {
+	RB_SNAP=$(rb_expect)
+}
+rb_snap_has() {
+	[[ $RB_SNAP =~ $1 ]]
+}
+rb_snap_port() {	# rb_snap_port PORT: an expectation for UDP dport PORT
+	rb_snap_has "proto=17 [^
+]*dport=$1 "
+}
+
 rb_expect_count() {	# rb_expect_count REGEX: expectations matching REGEX
 	rb_expect | grep -cE "$1"
 }

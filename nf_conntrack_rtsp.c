@@ -395,19 +395,19 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 }
 
 /*
- * Does the client of @ct hold max_per_host expectations already, over all
- * its connections?  One walk of the expectation table per SETUP: SETUPs
- * are rare, and the table is small (nf_conntrack_expect_max).
+ * How many expectations does the client of @ct hold over all its
+ * connections (counting stops at @limit)?  One walk of the expectation
+ * table per SETUP: SETUPs are rare, and the table is small
+ * (nf_conntrack_expect_max).
  */
-static bool rtsp_host_over_limit(struct nf_conn *ct)
+static unsigned int rtsp_host_expectations(struct nf_conn *ct,
+					   unsigned int limit)
 {
 	const struct nf_conntrack_tuple *t = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	unsigned int i, n = 0, limit = READ_ONCE(max_per_host);
 	const struct nf_conntrack_expect *exp;
 	struct net *net = nf_ct_net(ct);
+	unsigned int i, n = 0;
 
-	if (!limit)
-		return false;
 	for (i = 0; i < nf_ct_expect_hsize && n < limit; i++) {
 		hlist_for_each_entry_rcu(exp, &nf_ct_expect_hash[i], hnode) {
 			const struct nf_conntrack_tuple *m =
@@ -421,7 +421,12 @@ static bool rtsp_host_over_limit(struct nf_conn *ct)
 				n++;
 		}
 	}
-	return n >= limit;
+	return n;
+}
+
+static unsigned int rtsp_spec_ports(const struct rtsp_tspec *spec)
+{
+	return spec->client.hi != spec->client.lo ? 2 : 1;
 }
 
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
@@ -444,6 +449,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 	bool request = msg->type == RTSP_MSG_REQUEST;
 	unsigned int i, handled = 0, ret = NF_ACCEPT;
 	u32 cseq = 0, session = 0, pos = 0;
+	unsigned int held = 0, limit = 0;
 	struct rtsp_tspec spec;
 	int r;
 
@@ -475,7 +481,16 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			 request ? "SETUP" : "reply", spec.client.lo,
 			 spec.client.hi);
 
-		if (request && handled == 1 && rtsp_host_over_limit(ct)) {
+		/*
+		 * Every port counts against max_per_host, the specs of this
+		 * SETUP included: its ports are not in the table yet.
+		 */
+		if (request && handled == 1) {
+			limit = READ_ONCE(max_per_host);
+			if (limit)
+				held = rtsp_host_expectations(ct, limit);
+		}
+		if (limit && held + rtsp_spec_ports(&spec) > limit) {
 			rtsp_log_bad(ct, "client holds max_per_host expectations",
 				     "SETUP not expected");
 			break;
@@ -487,6 +502,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			ret = nat->reply(c, ct, ctinfo);
 		if (ret != NF_ACCEPT)
 			break;
+		held += request ? c->n_port : 0;
 		for (i = 0; conn && request && i < c->n_port; i++)
 			rtsp_media_add(conn, c->port[i], cseq, session);
 		pos += c->delta;

@@ -28,8 +28,13 @@
 #include "nf_conntrack_rtsp.h"
 
 #define RTSP_NAT_NAME		"rtsp"
-/* Candidate ports tried before giving up, as nf_nat_exp_find_port(). */
+/*
+ * Candidate ports tried before giving up, as nf_nat_exp_find_port(): the
+ * first few next to the client's port (easy to read in conntrack -L),
+ * then random ones, so that a crowd asking the same port still fits.
+ */
 #define RTSP_NAT_ATTEMPTS	128
+#define RTSP_NAT_NEAR		16
 #define RTSP_NAT_MIN_PORT	1024
 
 MODULE_AUTHOR("rtsp-conntrack developers");
@@ -183,8 +188,9 @@ static bool rtsp_rewrite_spec(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
 /*
  * The next port to try for the first of the client's ports; the second
  * one, if any, stays @step away (an "N/M" pair may even have M < N).  The
- * client's own port comes first; after that, for an RTP/RTCP range, even
- * ports only.  Both ports stay within [RTSP_NAT_MIN_PORT, 65535].
+ * client's own port comes first, then its neighbours, then random ports;
+ * for an RTP/RTCP range, even ports only.  Both ports stay within
+ * [RTSP_NAT_MIN_PORT, 65535].
  */
 static u16 rtsp_candidate(u16 want, int step, bool even, unsigned int attempt)
 {
@@ -195,7 +201,11 @@ static u16 rtsp_candidate(u16 want, int step, bool even, unsigned int attempt)
 
 	if (!attempt && want + step >= 1 && want + step <= 65535)
 		return want;
-	p = (want & ~(int)even) + attempt * (even ? 2 : 1);
+	if (attempt < RTSP_NAT_NEAR)
+		p = (want & ~(int)even) + attempt * (even ? 2 : 1);
+	else
+		p = lo + (int)get_random_u32_below(span);
+	p &= ~(int)even;
 	if (p < lo || p > hi)
 		p = lo + ((p - lo) % span + span) % span;
 	return p;

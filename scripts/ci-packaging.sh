@@ -587,9 +587,16 @@ checkpatch_series() {
 	# for new files, and the multi-line comment style 6.1's checkpatch
 	# still asks of net/ (netdev has since dropped it; the sources follow
 	# the general kernel style, checked by "make style").
-	perl "$cp" --no-tree --strict --terse --show-types \
-		--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES,NETWORKING_BLOCK_COMMENT_STYLE \
-		patches/0*.patch
+	# On stdin: checkpatch takes a path git tracks for a source file, and
+	# would check the patch's context lines as added ones.
+	local p rc=0
+	for p in patches/0*.patch; do
+		echo "$p:"
+		perl "$cp" --no-tree --strict --terse --show-types \
+			--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES,NETWORKING_BLOCK_COMMENT_STYLE \
+			- <"$p" || rc=1
+	done
+	return $rc
 }
 if [ "$INTREE" = 1 ] || [ -d "$KSRC" ]; then
 	if [ ! -f "$KSRC/scripts/checkpatch.pl" ]; then

@@ -12,7 +12,7 @@ set -eu
 PKGS="build-essential bc bison flex libelf-dev libssl-dev kmod cpio zstd
 xz-utils sparse clang libclang-rt-14-dev qemu-system-x86 busybox-static
 iproute2 nftables iptables conntrack python3 procps psmisc rsync gzip
-shellcheck"
+shellcheck ffmpeg"
 
 # Headers of the newest Debian 6.1 kernel: the CI machine's own kernel is
 # not a Debian one and has no headers.

@@ -4,8 +4,11 @@
 
 Each TS packet starts with the 0x47 sync byte, PID 0x0100 and a 4-bit
 continuity counter; the payload carries the datagram's sequence number so a
-receiver can tell datagrams apart. Prints one JSON line when done:
-{"sent": N, "src": "addr:port", "to": "addr:port"}.
+receiver can tell datagrams apart. With --file, the TS packets of that file
+are sent instead (all of it; --count is ignored), so that a real player
+can decode them; --rtp puts each datagram in RTP (RFC 2250: payload type
+33, 90 kHz timestamps), as for "RTP/AVP" transports. Prints one JSON line
+when done: {"sent": N, "src": "addr:port", "to": "addr:port"}.
 """
 
 import argparse
@@ -30,6 +33,20 @@ def datagram(seq):
     return bytes(out)
 
 
+def file_datagrams(path):
+    """The TS packets of a file, 7 per datagram."""
+    with open(path, "rb") as f:
+        data = f.read()
+    size = TS_SIZE * TS_PER_DATAGRAM
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def rtp(seq, t0, ssrc, payload):
+    """An RTP header (V=2, PT=33 MP2T) in front of payload."""
+    ts = int((time.monotonic() - t0) * 90000) & 0xFFFFFFFF
+    return struct.pack("!BBHII", 0x80, 33, seq & 0xFFFF, ts, ssrc) + payload
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--to", required=True, help="destination address")
@@ -39,7 +56,12 @@ def main():
     ap.add_argument("--count", type=int, default=60, help="datagrams to send")
     ap.add_argument("--interval", type=float, default=0.002,
                     help="seconds between datagrams (light pacing)")
+    ap.add_argument("--file", default="", help="send this MPEG-TS file")
+    ap.add_argument("--rtp", action="store_true", help="RTP/AVP, payload type 33")
     args = ap.parse_args()
+    payloads = file_datagrams(args.file) if args.file else None
+    if payloads is not None:
+        args.count = len(payloads)
 
     family = socket.AF_INET6 if ":" in args.to else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -48,9 +70,13 @@ def main():
         sock.bind((args.src, args.src_port))
 
     sent = 0
+    t0 = time.monotonic()
     for seq in range(args.count):
+        data = payloads[seq] if payloads is not None else datagram(seq)
+        if args.rtp:
+            data = rtp(seq, t0, 0x52545350, data)
         try:
-            sock.sendto(datagram(seq), (args.to, args.port))
+            sock.sendto(data, (args.to, args.port))
             sent += 1
         except ConnectionRefusedError:
             # An ICMP port unreachable for an earlier datagram: keep going,

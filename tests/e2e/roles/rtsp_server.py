@@ -41,6 +41,17 @@ c=IN IP4 0.0.0.0\r
 a=control:*\r
 """
 
+# What a standard RTSP client (ffmpeg) plays: MPEG-TS over RTP.
+SDP_RTP = """v=0\r
+o=- 1 1 IN IP4 0.0.0.0\r
+s=rtsp-conntrack e2e\r
+t=0 0\r
+m=video 0 RTP/AVP 33\r
+c=IN IP4 0.0.0.0\r
+a=rtpmap:33 MP2T/90000\r
+a=control:*\r
+"""
+
 
 def log(entry):
     with LOCK:
@@ -141,7 +152,7 @@ class Handler(socketserver.StreamRequestHandler):
             elif method == "DESCRIBE":
                 self.reply(200, "OK", cseq, ["Content-Type: application/sdp",
                                              f"Content-Base: {uri}/"],
-                           SDP.encode("latin-1"))
+                           (SDP_RTP if ARGS.sdp == "rtp" else SDP).encode("latin-1"))
             elif method == "SETUP":
                 if transport is None:
                     self.reply(461, "Unsupported Transport", cseq)
@@ -198,6 +209,8 @@ def main():
     ap.add_argument("--session", default="12345678", help="session id to hand out")
     ap.add_argument("--server-port", default="", help="add ;server_port=X to SETUP replies")
     ap.add_argument("--reply-source", default="", help="add ;source=X to SETUP replies")
+    ap.add_argument("--sdp", choices=("mp2t", "rtp"), default="mp2t",
+                    help="DESCRIBE answer: raw MP2T/H2221/UDP (Movistar) or RTP/AVP 33")
     ap.add_argument("--reply-transport", default="",
                     help="Transport to answer SETUP with instead of the echo")
     ARGS = ap.parse_args()

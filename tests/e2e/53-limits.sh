@@ -143,8 +143,8 @@ check "flood of 160 single-port SETUPs: decoder 2 holds $held <= $BOUND expectat
 	test "$held" -le "$BOUND"
 check "flood: decoder 2 still got expectations (the bound is not zero): $held" \
 	test "$held" -ge $((BOUND / 2))
-# Just under the bound, then one SETUP with 8 RTP/RTCP specs: the bound is
-# checked once per SETUP, before its specs.
+# Just under the bound, then one SETUP with 8 RTP/RTCP specs: every port
+# of every spec counts, so the SETUP may add at most one port.
 nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --dport 554 >/dev/null 2>&1
 check_eq "flood 1's connections deleted: decoder 2 holds no expectation" 0 "$(mine "$DEC2_4")"
 flood f2 --conns $((BOUND - 1)) --setups 1 --final-specs 8 --port-base 40000

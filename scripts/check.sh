@@ -5,13 +5,20 @@
 # closing "N passed, N failed" line; this adds them up and ends with the
 # total.  A part that dies without a closing line counts as one failure.
 #
-#   scripts/check.sh [PART...]     parts: build unit fuzz e2e demo (default), package
+#   scripts/check.sh [PART...]
+#
+# Parts (all by default): build unit fuzz e2e demo package matrix.
+# "matrix" builds for the other kernel series (5.10, 6.12, 6.12-bpo, 7.2,
+# 7.3) and runs the smoke and Movistar tests on each; the whole suite on
+# every kernel is "make matrix".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V | tail -n1)}
 FUZZ_TIME=${FUZZ_TIME:-60}
-PARTS=${*:-build unit fuzz e2e demo}
+PARTS=${*:-build unit fuzz e2e demo package matrix}
+MATRIX_SERIES=${MATRIX_SERIES:-5.10 6.12 6.12-bpo 7.2 7.3}
+MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh}
 total_pass=0
 total_fail=0
 summary=
@@ -93,6 +100,7 @@ fuzz_smoke() {
 	fi
 }
 
+# shellcheck disable=SC2086 # MATRIX_SERIES is a list
 for part in $PARTS; do
 	case $part in
 	build)	 run_part build build_checks ;;
@@ -101,6 +109,8 @@ for part in $PARTS; do
 	e2e)	 run_part e2e tests/e2e/run ;;
 	demo)	 run_part demo tests/e2e/demo ;;
 	package) run_part package scripts/ci-packaging.sh ;;
+	matrix)	 run_part matrix tests/matrix/all --strict --tests "$MATRIX_TESTS" \
+			 ${MATRIX_SERIES} ;;
 	*)	 echo "unknown part $part" >&2; exit 2 ;;
 	esac
 done

@@ -40,7 +40,6 @@
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP NAT helper");
 MODULE_LICENSE("GPL");
-MODULE_ALIAS("ip_nat_rtsp");
 MODULE_ALIAS_NF_NAT_HELPER(RTSP_NAT_NAME);
 
 static char *stunaddr;

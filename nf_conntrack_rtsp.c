@@ -784,6 +784,8 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	first = skb_header_pointer(skb, c.dataoff, 1, &_first);
 	if (!first || *first == '$')
 		return NF_ACCEPT;
+	/* @th may point into the head that skb_linearize() frees. */
+	seq = ntohl(th->seq);
 
 	/* Paged skbs are the norm; parse a linear copy, as the kernel's SIP
 	 * and FTP helpers do.
@@ -796,7 +798,6 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	datalen = skb->len - c.dataoff;
 	c.dptr = &dptr;
 	c.datalen = &datalen;
-	seq = ntohl(th->seq);
 	end = seq + datalen;
 
 	conn = rtsp_conn_get(ct);

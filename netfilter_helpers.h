@@ -43,6 +43,20 @@ static inline void rtsp_helpers_unregister(struct nf_conntrack_helper *h,
 {
 	nf_conntrack_helpers_unregister(rtsp_compat_registered, n);
 }
+
+/*
+ * The kernel's copy outlives the module with the connections that use it,
+ * and nf_ct_helper_destroy() would still call its ->destroy: take ours
+ * out of the copies before the module goes (callers then wait for RCU).
+ */
+static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
+					       unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(rtsp_compat_registered[i]->destroy, NULL);
+}
 #else
 static inline int rtsp_helpers_register(struct nf_conntrack_helper *h,
 					unsigned int n)
@@ -54,6 +68,12 @@ static inline void rtsp_helpers_unregister(struct nf_conntrack_helper *h,
 					   unsigned int n)
 {
 	nf_conntrack_helpers_unregister(h, n);
+}
+
+/* Unregistering detaches the helper from every connection: nothing to do. */
+static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
+					       unsigned int n)
+{
 }
 #endif
 

@@ -975,9 +975,12 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 
 static void __exit nf_conntrack_rtsp_fini(void)
 {
+	/* No new per-connection state once the readers have seen the flag. */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
+	rtsp_helpers_forget_destroy(rtsp_helpers, ports_c * 2);
+	synchronize_rcu();
 	rtsp_helpers_unregister(rtsp_helpers, ports_c * 2);
 	rcu_barrier();
 }

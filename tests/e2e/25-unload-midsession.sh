@@ -14,7 +14,9 @@
 #     nf_conntrack_rtsp" must succeed, both modules be gone and no
 #     expectation remain;
 #   - the session then goes on (PLAY/TEARDOWN answered) without the
-#     helper: the stream is no longer let in (0 datagrams).
+#     helper: the stream is no longer let in (0 datagrams);
+#   - deleting the session's conntracks afterwards calls nothing of ours
+#     (7.2+ kernels keep a copy of the helper, ->destroy included).
 # The harness fails the test on any oops/WARNING in the kernel log.
 # The same is then done with the iptables raw CT --helper rule.
 
@@ -82,8 +84,14 @@ unload_case() {
 	check "$tag: conntrack -L expect empty after unload" \
 		eval "! grep -q proto= '$d/expect.after'"
 	nsx "$NS_RTR" conntrack -L -p tcp --dport 554 >"$d/ct.after" 2>/dev/null
-	check "$tag: no conntrack still names helper=rtsp" \
-		eval "! grep -q helper=rtsp '$d/ct.after'"
+	if [ "$HELPER_COPY" = 1 ]; then
+		# 7.2+: the kernel's own copy of the helper stays with the
+		# connection; what matters is that nothing of ours is called.
+		info "$tag: after unload: $(grep -o 'helper=[a-z0-9-]*' "$d/ct.after" | head -n1)"
+	else
+		check "$tag: no conntrack still names helper=rtsp" \
+			eval "! grep -q helper=rtsp '$d/ct.after'"
+	fi
 
 	# The session goes on without the helper.
 	touch "$d/play.go"
@@ -97,7 +105,15 @@ unload_case() {
 	check_eq "$tag: no stream without the helper" 0 "$got"
 	check_eq "$tag: MPEG server sent its 60 datagrams all the same" 60 \
 		"$(json_get "$d/media.done" sent)"
+	# Destroying the connections the helper had runs the kernel's helper
+	# destroy path after our module is gone.
+	check "$tag: the session's conntracks deleted after the unload" \
+		nsx "$NS_RTR" conntrack -D -p tcp --dport 554
 }
+
+# Kernels from 7.2 on keep their own copy of a registered helper.
+HELPER_COPY=0
+printf '%s\n' 7.2 "$(uname -r)" | sort -V -C && HELPER_COPY=1
 
 unload_case nft attach_helper_nft nsx "$NS_RTR" nft delete table inet e2e_helper
 nsx "$NS_RTR" conntrack -F >/dev/null 2>&1

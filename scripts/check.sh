@@ -9,7 +9,7 @@
 #
 # Parts (all by default): build unit fuzz e2e demo package matrix.
 # "matrix" builds for the other kernel series (5.10, 6.12, 6.12-bpo, 7.2,
-# 7.3) and runs the smoke and Movistar tests on each; the whole suite on
+# 7.3) and runs the smoke, Movistar and unload tests on each; the whole suite on
 # every kernel is "make matrix".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -18,7 +18,7 @@ KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V 
 FUZZ_TIME=${FUZZ_TIME:-60}
 PARTS=${*:-build unit fuzz e2e demo package matrix}
 MATRIX_SERIES=${MATRIX_SERIES:-5.10 6.12 6.12-bpo 7.2 7.3}
-MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh}
+MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh}
 total_pass=0
 total_fail=0
 summary=

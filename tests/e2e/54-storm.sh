@@ -43,6 +43,7 @@ check "nf_conntrack_rtsp reloaded with setup_timeout=3" \
 router_count_udp 27336
 
 slab0=$(rb_slab nf_conntrack_expect) || slab0=
+rb_kmemleak_start
 info "expect_max $(sysctl -n net.netfilter.nf_conntrack_expect_max), nf_conntrack_expect slab baseline: ${slab0:-merged (no slab_nomerge)}"
 
 bg nse "$NS_VOD" "$PY" "$STORM" server --bind "$VOD4" --seed "$SEED" \
@@ -90,5 +91,6 @@ check "modules load again, helper rule back" \
 vod_session
 vod_checks stream
 check "kernel log clean" rb_dmesg_clean
+rb_check_kmemleak "kmemleak: no leak in netfilter code"
 info "wall time in the VM: $(rb_elapsed "$T0") s"
 e2e_exit

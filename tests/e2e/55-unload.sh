@@ -66,6 +66,7 @@ table inet e2e_helper {
 EOF
 
 slab0=$(rb_slab nf_conntrack_expect) || slab0=
+rb_kmemleak_start
 info "nf_conntrack_expect slab baseline: ${slab0:-merged (no slab_nomerge)}"
 
 # The cycler starts first (a Python start is slow once the traffic runs)
@@ -157,5 +158,6 @@ check "helper rule added again" nse "$NS_RTR" nft -f "$W/helper.nft"
 vod_session
 vod_checks stream
 check "kernel log clean" rb_dmesg_clean
+rb_check_kmemleak "kmemleak: no leak in netfilter code"
 info "cycles done: $done_cycles + 2 with modprobe; wall time in the VM: $(rb_elapsed "$T0") s"
 e2e_exit

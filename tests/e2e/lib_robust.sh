@@ -225,3 +225,38 @@ rb_elapsed() {
 rb_dmesg_clean() {
 	! dmesg | grep -E 'WARNING:|BUG:|Oops|KASAN|general protection|list_del corruption|refcount_t'
 }
+
+# kmemleak (the sanitized kernel of tests/kernel-debug has it, with its
+# automatic scan off). rb_kmemleak_start forgets what was allocated so
+# far; rb_kmemleak_check lists the leaks found since, whose backtrace
+# names netfilter code (nf_*: ours and conntrack's), and fails if any.
+# Both return 2 when the kernel has no kmemleak.
+rb_kmemleak_start() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	[ -w /sys/kernel/debug/kmemleak ] || return 2
+	echo clear >/sys/kernel/debug/kmemleak
+}
+
+rb_kmemleak_check() {
+	[ -w /sys/kernel/debug/kmemleak ] || return 2
+	# Objects younger than 5 s are never reported; two scans cut down
+	# false positives (pointers in flight during the first).
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$E2E_WORK/kmemleak.txt"
+	info "kmemleak: $(grep -c '^unreferenced object' "$E2E_WORK/kmemleak.txt") unreferenced objects in all"
+	! awk '/^unreferenced object/ { if (o ~ /nf_/) print o; o = "" } { o = o $0 "\n" }
+		END { if (o ~ /nf_/) print o }' "$E2E_WORK/kmemleak.txt" | grep .
+}
+
+# rb_check_kmemleak NAME: a check of rb_kmemleak_check, SKIP without kmemleak.
+rb_check_kmemleak() {
+	local rc=0 out
+	out=$(rb_kmemleak_check) || rc=$?
+	case $rc in
+	0) pass "$1"; [ -z "$out" ] || echo "$out" ;;
+	2) skip "$1" "no kmemleak in this kernel (tests/e2e/run --kernel debug has it)" ;;
+	*) fail "$1" "$out" ;;
+	esac
+}

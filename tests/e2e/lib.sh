@@ -527,7 +527,9 @@ json_get() {
 
 # vod_session: one Movistar VoD session through the router. Settings (all
 # optional): VOD_FAMILY (4|6), VOD_TRANSPORT, VOD_PORT (client port the
-# stream goes to), VOD_COUNT, VOD_DEC_NS, VOD_SENDER_NS, VOD_TIMEOUT.
+# stream goes to), VOD_COUNT, VOD_DEC_NS, VOD_SENDER_NS, VOD_TIMEOUT,
+# VOD_MEDIA_TO (address the MPEG server sends to; default: the client's
+# address as the VoD manager saw it).
 #
 # The decoder binds its port, does OPTIONS and SETUP, and waits; meanwhile
 # the router's conntrack table and expectations are captured ($E2E_WORK/
@@ -550,7 +552,7 @@ vod_session() {
 	bg nsx "$NS_VOD" "$PY" "$ROLES/rtsp_server.py" --bind "$server" --port 554 \
 		--log "$w/server.log" --ready-file "$w/server.ready" \
 		--media-done "$w/media.done" \
-		--media-cmd "ip netns exec $sender_ns $PY $ROLES/media.py --to {addr} --port {port} --count $count --src-port 48440"
+		--media-cmd "ip netns exec $sender_ns $PY $ROLES/media.py --to ${VOD_MEDIA_TO:-{addr\}} --port {port} --count $count --src-port 48440"
 	srv_pid=$BG_PID
 	if ! busywait 60000 file_or_dead "$w/server.ready" "$srv_pid" ||
 	   [ ! -e "$w/server.ready" ]; then

@@ -291,6 +291,8 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		    md->port == exp->tuple.dst.u.udp.port) {
 			md->child = child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 			md->state = RTSP_MEDIA_FLOWING;
+			pr_debug("media port %u: flow started\n",
+				 ntohs(md->port));
 			break;
 		}
 	}
@@ -563,11 +565,16 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 			continue;
 		child = rtsp_find_child(ct, md);
 		if (!child) {
+			pr_debug("keep-alive: media port %u: flow gone\n",
+				 ntohs(md->port));
 			md->state = RTSP_MEDIA_FREE;
 			continue;
 		}
-		if (nf_ct_expires(child) < timeout)
+		if (nf_ct_expires(child) < timeout) {
+			pr_debug("keep-alive: media port %u: %lu s left, refreshed\n",
+				 ntohs(md->port), nf_ct_expires(child) / HZ);
 			rtsp_ct_refresh(child, skb, timeout);
+		}
 		nf_ct_put(child);
 	}
 }

@@ -5,11 +5,12 @@
 #
 # Timeouts are shortened to keep it quick: the router's UDP timeout
 # (net.netfilter.nf_conntrack_udp_timeout) is 4 s and the helper's
-# media_timeout 8 s. Through the NAT router the decoder does SETUP and
+# media_timeout 12 s (a slow, sanitized kernel needs the margin between
+# the last keep-alive and the checks). Through the NAT router the decoder does SETUP and
 # PLAY; the MPEG server streams (one flow, fixed 5-tuple, a datagram every
 # 50 ms) and the stream arrives. Then PAUSE (the server stops streaming
 # once it has answered), and GET_PARAMETER keep-alives every 2 s for
-# 10.5 s: longer than the UDP timeout and than media_timeout itself, so
+# 14.5 s: longer than the UDP timeout and than media_timeout itself, so
 # only the keep-alives can keep the flow. At the end of the pause the flow
 # must exist with a timeout above the UDP timeout, and after PLAY the same
 # flow must still reach the decoder.
@@ -28,7 +29,7 @@ load_rtsp_modules
 now_ms T0
 
 UDP_TIMEOUT=4
-MEDIA_TIMEOUT=8
+MEDIA_TIMEOUT=12
 N=10
 MT=/sys/module/nf_conntrack_rtsp/parameters/media_timeout
 
@@ -66,7 +67,7 @@ session() {	# session TAG PORT SESSION_INDEX KEEPALIVES: JSON steps
 
 {
 	echo '['
-	session ka 27336 0 6
+	session ka 27336 0 8
 	echo ','
 	echo "{\"wait\": \"$W/ctl.go\"},"
 	session ctl 27338 1 4

@@ -43,7 +43,7 @@ fi
 
 bg nsx "$NS_DEC" "$PY" "$ROLES/decoder.py" --server "$VOD4" \
 	--transport "MP2T/H2221/UDP;unicast;client_port=$port" --listen "$port" \
-	--count "$count" --timeout 30 --stop-file "$w/media.done" \
+	--count "$count" --timeout 60 --stop-file "$w/media.done" \
 	--setup-done "$w/setup.done" --play-gate "$w/play.go" \
 	>"$w/decoder.json" 2>"$w/decoder.err"
 dec=$BG_PID
@@ -66,7 +66,8 @@ check "rtsp-conntrack-status shows the decoder's connection with helper=rtsp" \
 	grep -q "dport=554 .*helper=rtsp" "$w/session-status.out"
 check "rtsp-conntrack-status shows the expectation for udp dport $port" \
 	eval "sed -n '/^== Expectations/,/^== /p' '$w/session-status.out' | grep -Eq 'proto=17 .*dport=$port( |\$)'"
-check_eq "decoder received all $count datagrams" "$count" "$(vod_received)"
+check_eq "decoder received all $count datagrams" "$count" "$(vod_received)" ||
+	vod_dump
 info "rtsp-conntrack-status in the middle of the session:"
 sed 's/^/      /' "$w/session-status.out"
 

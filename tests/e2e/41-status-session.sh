@@ -8,8 +8,12 @@
 # the decoder's port.  The decoder then receives the whole stream (so the
 # rule rtsp-attach wrote carries a real session).
 
+# The decoder waits up to 300 s for the status run: it is slow on a
+# sanitized kernel.
+
 # The helpers below run through check, which shellcheck cannot see.
 # shellcheck disable=SC2317
+
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -43,7 +47,7 @@ fi
 
 bg nsx "$NS_DEC" "$PY" "$ROLES/decoder.py" --server "$VOD4" \
 	--transport "MP2T/H2221/UDP;unicast;client_port=$port" --listen "$port" \
-	--count "$count" --timeout 60 --stop-file "$w/media.done" \
+	--count "$count" --timeout 60 --gate-timeout 300 --stop-file "$w/media.done" \
 	--setup-done "$w/setup.done" --play-gate "$w/play.go" \
 	>"$w/decoder.json" 2>"$w/decoder.err"
 dec=$BG_PID

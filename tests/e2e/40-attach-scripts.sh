@@ -167,6 +167,21 @@ sysctl_refused() {	# the automatic assignment sysctl is gone since 6.0
 	echo "$out"
 	[ "$rc" -ne 0 ] && grep -q 'removed in 6.0' <<<"$out"
 }
-check "rtsp-attach --sysctl refused on kernel $(uname -r) (>= 6.0)" sysctl_refused
+if printf '%s\n' 6.0 "$(uname -r)" | sort -V -C; then
+	check "rtsp-attach --sysctl refused on kernel $(uname -r) (>= 6.0)" sysctl_refused
+else
+	# Kernels < 6.0 can still attach helpers by port: the sysctl alone.
+	nsx "$NS_RTR" conntrack -F 2>/dev/null
+	check "rtsp-attach --sysctl on kernel $(uname -r) (< 6.0)" \
+		nsx "$NS_RTR" "$ATTACH" --sysctl
+	check_eq "net.netfilter.nf_conntrack_helper=1 in the router" 1 \
+		"$(nsx "$NS_RTR" sysctl -n net.netfilter.nf_conntrack_helper)"
+	conn554 4
+	check "--sysctl: helper=rtsp on the decoder's connection, no rule" \
+		helper_on_554 4
+	check "rtsp-attach --remove --sysctl" nsx "$NS_RTR" "$ATTACH" --remove --sysctl
+	check_eq "net.netfilter.nf_conntrack_helper=0 again" 0 \
+		"$(nsx "$NS_RTR" sysctl -n net.netfilter.nf_conntrack_helper)"
+fi
 
 e2e_exit

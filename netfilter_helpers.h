@@ -83,7 +83,6 @@ static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
  * name and family is refused (-EBUSY).  The helper names stay those older
  * kernels give: @name on the default port, "<name>-<id>" on the others.
  */
-#ifdef RTSP_HAVE_HELPER_INIT_NO_PORTS
 static inline void
 rtsp_ct_helper_init(struct nf_conntrack_helper *helper, u16 l3num,
 		    u16 protonum, const char *name, u16 default_port,
@@ -95,6 +94,7 @@ rtsp_ct_helper_init(struct nf_conntrack_helper *helper, u16 l3num,
 				enum ip_conntrack_info ctinfo),
 		    struct module *module)
 {
+#ifdef RTSP_HAVE_HELPER_INIT_NO_PORTS
 	char buf[NF_CT_HELPER_NAME_LEN];
 
 	if (spec_port != default_port) {
@@ -103,24 +103,12 @@ rtsp_ct_helper_init(struct nf_conntrack_helper *helper, u16 l3num,
 	}
 	nf_ct_helper_init(helper, l3num, protonum, name, exp_pol,
 			  expect_class_max, help, NULL, module);
-}
 #else
-static inline void
-rtsp_ct_helper_init(struct nf_conntrack_helper *helper, u16 l3num,
-		    u16 protonum, const char *name, u16 default_port,
-		    u16 spec_port, u32 id,
-		    const struct nf_conntrack_expect_policy *exp_pol,
-		    u32 expect_class_max,
-		    int (*help)(struct sk_buff *skb, unsigned int protoff,
-				struct nf_conn *ct,
-				enum ip_conntrack_info ctinfo),
-		    struct module *module)
-{
 	nf_ct_helper_init(helper, l3num, protonum, name, default_port,
 			  spec_port, id, exp_pol, expect_class_max, help, NULL,
 			  module);
-}
 #endif
+}
 
 /* nf_ct_refresh() lost its skb argument in 7.2 (and 6.12.113). */
 #ifdef RTSP_HAVE_REFRESH_NO_SKB

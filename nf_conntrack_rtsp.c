@@ -357,7 +357,7 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 {
 	struct nf_conntrack_expect *exp[RTSP_MAX_SPEC_PORTS] = { };
 	const struct rtsp_ports *cp = &c->spec->client;
-	unsigned int i, n = cp->hi != cp->lo ? 2 : 1;
+	unsigned int i, n = rtsp_spec_ports(cp);
 	const struct nf_nat_rtsp_hooks *nat;
 	unsigned int ret = NF_ACCEPT;
 	int err;
@@ -426,11 +426,6 @@ static unsigned int rtsp_host_expectations(struct nf_conn *ct,
 	return n;
 }
 
-static unsigned int rtsp_spec_ports(const struct rtsp_tspec *spec)
-{
-	return spec->client.hi != spec->client.lo ? 2 : 1;
-}
-
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 {
 	return spec->lower == RTSP_LOWER_UDP &&
@@ -492,7 +487,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			if (limit)
 				held = rtsp_host_expectations(ct, limit);
 		}
-		if (limit && held + rtsp_spec_ports(&spec) > limit) {
+		if (limit && held + rtsp_spec_ports(&spec.client) > limit) {
 			rtsp_log_bad(ct, "client holds max_per_host expectations",
 				     "SETUP not expected");
 			break;

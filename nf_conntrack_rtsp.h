@@ -15,6 +15,12 @@
 /* One transport spec asks for at most an RTP and an RTCP port. */
 #define RTSP_MAX_SPEC_PORTS	2
 
+/* Media ports a transport spec asks for: two for an RTP/RTCP pair. */
+static inline unsigned int rtsp_spec_ports(const struct rtsp_ports *p)
+{
+	return p->hi != p->lo ? 2 : 1;
+}
+
 /*
  * What nf_conntrack_rtsp hands to the NAT helper for one UDP unicast
  * transport spec of a SETUP, or of a SETUP reply.  Offsets in @spec are

@@ -218,7 +218,7 @@ static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
 	const struct rtsp_ports *cp = &c->spec->client;
 	struct nf_conntrack_expect *exp[RTSP_MAX_SPEC_PORTS];
 	u16 want[RTSP_MAX_SPEC_PORTS] = { cp->lo, cp->hi };
-	unsigned int i = 0, n = cp->hi != cp->lo ? 2 : 1;
+	unsigned int i = 0, n = rtsp_spec_ports(cp);
 	int step = (int)cp->hi - (int)cp->lo;
 	/* A message begun in an earlier segment cannot be rewritten. */
 	unsigned int attempts = c->msgoff < 0 ? 1 : RTSP_NAT_ATTEMPTS;

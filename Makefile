@@ -74,7 +74,7 @@ demo: deps
 # Build against Debian's 5.10, 6.1, 6.12, 7.2 and 7.3 headers (chroots and
 # packages cached in /var/cache/rtsp-conntrack-e2e) and run the whole E2E
 # suite on each kernel: one line per kernel.  MATRIX_ARGS="--tests ..."
-# or series names narrow it.
+# or series names narrow it; "--jobs N" runs N kernels at once.
 matrix: deps
 	tests/matrix/all --strict $(MATRIX_ARGS)
 

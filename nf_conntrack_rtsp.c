@@ -20,9 +20,11 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/percpu.h>
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/jhash.h>
+#include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -46,6 +48,11 @@
 #define RTSP_MAX_PORTS		8
 /* Transport specs with ports handled per SETUP; more are ignored. */
 #define RTSP_MAX_SPECS		8
+/*
+ * Expectations that SETUPs on other CPUs may have added but not yet put
+ * into rtsp_exp_bound (a window of microseconds).
+ */
+#define RTSP_LIMIT_SLACK	8
 /* Media ports remembered per control connection (the newest win). */
 #define RTSP_MEDIA_MAX		8
 /* Longest message head held while the rest of it is on its way. */
@@ -112,6 +119,15 @@ static struct nf_conntrack_expect_policy rtsp_exp_policy __read_mostly = {
 
 static struct nf_conntrack_helper rtsp_helpers[RTSP_MAX_PORTS * 2] __read_mostly;
 
+/* A paged payload up to this size is parsed from a copy. */
+#define RTSP_BOUNCE_MAX		2048
+
+struct rtsp_bounce {
+	char buf[RTSP_BOUNCE_MAX];
+};
+
+static DEFINE_PER_CPU(struct rtsp_bounce, rtsp_bounce);
+
 /* Set on unload: no packet may allocate or use per-connection state. */
 static bool rtsp_unloading;
 
@@ -144,7 +160,20 @@ struct rtsp_conn {
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
 	unsigned int next_slot;
+	unsigned int exp_snap;		/* our part of rtsp_exp_bound */
+	bool dead;			/* rtsp_destroy() took it out */
 };
+
+/*
+ * An upper bound of the expectations all connections with our state hold,
+ * to skip the walk of the expectation table for max_per_host when it
+ * cannot matter.  Each connection adds what it held after its last
+ * message: it only gains expectations while we handle its messages, and
+ * it loses them (expiry, media start, flush) without telling us.
+ */
+static atomic_t rtsp_exp_bound = ATOMIC_INIT(0);
+/* A connection without state created expectations: always walk. */
+static bool rtsp_exp_bound_off;
 
 /* In nf_conn_help::data. */
 struct nf_ct_rtsp_master {
@@ -223,8 +252,14 @@ static void rtsp_destroy(struct nf_conn *ct)
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
 
-	if (conn)
-		call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+	if (!conn)
+		return;
+	spin_lock_bh(&conn->lock);
+	atomic_sub(conn->exp_snap, &rtsp_exp_bound);
+	conn->exp_snap = 0;
+	conn->dead = true;
+	spin_unlock_bh(&conn->lock);
+	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
 }
 
 static u32 rtsp_hash(const char *buf, const struct rtsp_span *sp)
@@ -398,9 +433,10 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 
 /*
  * How many expectations does the client of @ct hold over all its
- * connections (counting stops at @limit)?  One walk of the expectation
- * table per SETUP: SETUPs are rare, and the table is small
- * (nf_conntrack_expect_max).
+ * connections (counting stops at @limit)?  It takes a walk of the whole
+ * expectation table (nf_ct_expect_hsize buckets: 512 in a 1 GiB guest,
+ * more with more memory), so it is only done when rtsp_exp_bound says
+ * that the answer matters.
  */
 static unsigned int rtsp_host_expectations(struct nf_conn *ct,
 					   unsigned int limit)
@@ -448,6 +484,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 	u32 cseq = 0, session = 0, pos = 0;
 	unsigned int held = 0, limit = 0;
 	struct rtsp_tspec spec;
+	bool exact = false;
 	int r;
 
 	if (request) {
@@ -484,8 +521,18 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 		 */
 		if (request && handled == 1) {
 			limit = READ_ONCE(max_per_host);
-			if (limit)
-				held = rtsp_host_expectations(ct, limit);
+			held = (unsigned int)max(atomic_read(&rtsp_exp_bound), 0) +
+			       RTSP_LIMIT_SLACK;
+			if (!conn)
+				WRITE_ONCE(rtsp_exp_bound_off, true);
+			if (READ_ONCE(rtsp_exp_bound_off))
+				held = UINT_MAX / 2;
+		}
+		/* The bound is over every host's count; count exactly if needed. */
+		if (limit && !exact &&
+		    held + rtsp_spec_ports(&spec.client) > limit) {
+			held = rtsp_host_expectations(ct, limit);
+			exact = true;
 		}
 		if (limit && held + rtsp_spec_ports(&spec.client) > limit) {
 			rtsp_log_bad(ct, "client holds max_per_host expectations",
@@ -756,6 +803,28 @@ static bool rtsp_resume(struct nf_rtsp_spec_ctx *c, u32 *off,
 	return false;
 }
 
+/*
+ * After a message of @ct: its live expectations, into rtsp_exp_bound.
+ * Not help->expecting[]: from 6.1.192 on, an expectation that expired or
+ * was unexpected stays in it until the conntrack GC unlinks it.
+ */
+static void rtsp_exp_snapshot(struct rtsp_conn *conn, struct nf_conn *ct)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+	const struct nf_conntrack_expect *exp;
+	unsigned int n = 0;
+
+	if (conn->dead || !help)
+		return;
+	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
+		if (!nf_ct_exp_is_expired(exp))
+			n++;
+	if (n != conn->exp_snap) {
+		atomic_add((int)n - (int)conn->exp_snap, &rtsp_exp_bound);
+		conn->exp_snap = n;
+	}
+}
+
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
@@ -788,23 +857,39 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		return NF_ACCEPT;
 	/* @th may point into the head that skb_linearize() frees. */
 	seq = ntohl(th->seq);
+	datalen = skb->len - c.dataoff;
 
-	/* Paged skbs are the norm; parse a linear copy, as the kernel's SIP
-	 * and FTP helpers do.
+	/*
+	 * Paged skbs are the norm.  A message-sized payload is copied to this
+	 * CPU's buffer (with BH off, so nothing else here can use it); only
+	 * a rewrite makes the skb linear (nf_nat_mangle_tcp_packet() does,
+	 * and the NAT helper then points dptr at the skb).  Bigger ones are
+	 * linearized, as the kernel's SIP helper does.
 	 */
-	if (unlikely(skb_linearize(skb))) {
+	local_bh_disable();
+	if (skb_is_nonlinear(skb) && datalen <= RTSP_BOUNCE_MAX) {
+		dptr = skb_header_pointer(skb, c.dataoff, datalen,
+					  this_cpu_ptr(&rtsp_bounce)->buf);
+	} else if (likely(!skb_linearize(skb))) {
+		dptr = skb->data + c.dataoff;
+	} else {
+		dptr = NULL;
+	}
+	if (unlikely(!dptr)) {
+		local_bh_enable();
 		nf_ct_helper_log(skb, ct, "cannot linearize packet");
 		return NF_DROP;
 	}
-	dptr = skb->data + c.dataoff;
-	datalen = skb->len - c.dataoff;
 	c.dptr = &dptr;
 	c.datalen = &datalen;
 	end = seq + datalen;
 
 	conn = rtsp_conn_get(ct);
-	if (!conn)
-		return rtsp_payload(&c, 0, ct, ctinfo, NULL, NULL);
+	if (!conn) {
+		ret = rtsp_payload(&c, 0, ct, ctinfo, NULL, NULL);
+		local_bh_enable();
+		return ret;
+	}
 
 	spin_lock_bh(&conn->lock);
 	s = &conn->stream[dir];
@@ -841,7 +926,9 @@ out:
 		kfree(s->hold);
 		s->hold = NULL;
 	}
+	rtsp_exp_snapshot(conn, ct);
 	spin_unlock_bh(&conn->lock);
+	local_bh_enable();
 	return ret;
 }
 

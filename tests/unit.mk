@@ -70,3 +70,49 @@ fuzz: $(FUZZ_BIN)
 		$(FUZZ_LOG)); \
 	echo "fuzz: $${execs:-?} execs in $(FUZZ_TIME) s, exit $$rc"; \
 	exit $$rc
+
+# Differential fuzzing: the parser against the reference revision
+# FUZZ_REF (the last one fuzzed at length), for changes made for speed.
+#   make fuzz-diff [FUZZ_REF=rev] [FUZZ_TIME=60]
+FUZZ_REF ?= 6135d53
+FUZZ_DIFF_BIN := $(FUZZ_OUT)/fuzz_diff
+FUZZ_REF_DIR := $(FUZZ_OUT)/ref
+FUZZ_REF_RENAME := -Drtsp_parse_msg=ref_rtsp_parse_msg \
+	-Drtsp_transport_next=ref_rtsp_transport_next \
+	-Drtsp_method_name=ref_rtsp_method_name
+
+.PHONY: fuzz-diff fuzz-diff-build FORCE
+$(FUZZ_REF_DIR)/rev: FORCE
+	@mkdir -p $(@D)
+	@rev=$$(git -C $(UNIT_TOP) rev-parse --verify $(FUZZ_REF)^{commit}) && \
+	if [ "$$(cat $@ 2>/dev/null)" != "$$rev" ]; then \
+		git -C $(UNIT_TOP) show $$rev:rtsp_parse.c >$(@D)/rtsp_parse.c && \
+		git -C $(UNIT_TOP) show $$rev:rtsp_parse.h >$(@D)/rtsp_parse.h && \
+		echo $$rev >$@; \
+	fi
+
+$(FUZZ_DIFF_BIN): $(UNIT_TOP)/tests/fuzz/fuzz_diff.c $(UNIT_DEPS) \
+		  $(FUZZ_REF_DIR)/rev
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -I$(FUZZ_REF_DIR) $(FUZZ_REF_RENAME) \
+		-c -o $(FUZZ_REF_DIR)/rtsp_parse.o $(FUZZ_REF_DIR)/rtsp_parse.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -I$(UNIT_TOP) \
+		-o $@ $(UNIT_TOP)/tests/fuzz/fuzz_diff.c $(UNIT_PARSER) \
+		$(FUZZ_REF_DIR)/rtsp_parse.o
+
+fuzz-diff-build: $(FUZZ_DIFF_BIN)
+
+fuzz-diff: $(FUZZ_DIFF_BIN)
+	@rm -rf $(FUZZ_OUT)/diff-corpus
+	@mkdir -p $(FUZZ_OUT)/diff-corpus
+	@cp $(UNIT_TOP)/tests/fuzz/corpus/* $(FUZZ_OUT)/diff-corpus/
+	@$(FUZZ_DIFF_BIN) -max_len=$(FUZZ_MAX_LEN) \
+		-max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+		-dict=$(UNIT_TOP)/tests/fuzz/rtsp.dict \
+		-artifact_prefix=$(FUZZ_OUT)/diff- \
+		$(FUZZ_OUT)/diff-corpus >$(FUZZ_OUT)/fuzz-diff.log 2>&1; \
+	rc=$$?; [ $$rc -eq 0 ] || tail -n 30 $(FUZZ_OUT)/fuzz-diff.log; \
+	echo "fuzz-diff: $$(sed -n 's/^stat::number_of_executed_units: *//p' \
+		$(FUZZ_OUT)/fuzz-diff.log) execs against $(FUZZ_REF), exit $$rc"; \
+	exit $$rc

@@ -160,7 +160,7 @@ vm() {
 }
 
 part_media() { vm media media.sh 1; }
-part_control() { vm control control.sh 1 BENCH_CTRL_LABEL=control BENCH_CTRL_THREADS=1; }
+part_control() { vm control control.sh 1 BENCH_CTRL_LABEL=control BENCH_CTRL_THREADS=1 BENCH_CTRL_FTP=1; }
 part_scale() { vm scale scale.sh 1; }
 part_profile() {
 	if ! command -v perf >/dev/null; then

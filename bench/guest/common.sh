@@ -127,14 +127,23 @@ frac() {
 	printf '%d.%02d' $((a / b)) $(( (a * 100 / b) % 100 ))
 }
 
-# helper_rule helper|none: the nft rule that attaches the helper (table of
-# attach_helper_nft), present or absent.
+# helper_rule helper|none|ftp: the nft rule that attaches our helper (table
+# of attach_helper_nft), no rule, or the kernel's FTP helper on the same
+# port (ftp_helper_object first): a helper that reads every segment and
+# finds nothing to expect, to calibrate what any helper costs.
 helper_rule() {
 	{
 		echo "flush chain inet e2e_helper prerouting"
-		[ "$1" = helper ] &&
-			echo 'add rule inet e2e_helper prerouting tcp dport 554 ct helper set "rtsp-helper"'
+		case $1 in
+		helper) echo 'add rule inet e2e_helper prerouting tcp dport 554 ct helper set "rtsp-helper"' ;;
+		ftp) echo 'add rule inet e2e_helper prerouting tcp dport 554 ct helper set "ftp-helper"' ;;
+		esac
 	} | nsx "$NS_RTR" nft -f -
+}
+
+ftp_helper_object() {
+	nsx "$NS_RTR" nft add ct helper inet e2e_helper ftp-helper \
+		'{ type "ftp" protocol tcp; l3proto inet; }'
 }
 
 ko_sum() {	# ko_sum MODULE: short sha1 of the module file the guest loads

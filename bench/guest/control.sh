@@ -12,6 +12,9 @@
 # waiting for each 200, and closes. The responder (C, epoll) runs one thread per
 # vCPU. Per trial: connections/s, requests/s, guest CPU time per connection
 # and expectations created per connection (1 per SETUP with the helper).
+# BENCH_CTRL_FTP=1 adds a third mode, "ftp": the kernel's FTP helper
+# attached to the same traffic (it parses every segment and expects
+# nothing), as a yardstick for the cost of any helper.
 
 . /src/bench/guest/common.sh
 
@@ -23,6 +26,7 @@ SECS=${BENCH_CTRL_SECS:-120}
 CONC=${BENCH_CTRL_CONC:-8}
 THREADS=${BENCH_CTRL_THREADS:-1}
 TW=${BENCH_CTRL_TW:-5}
+MODES="helper none"
 W=$E2E_WORK
 
 load_rtsp_modules
@@ -30,6 +34,10 @@ bench_limits 1000
 topo_movistar || bench_die "topology"
 router_nat_nft || bench_die "router nat"
 attach_helper_nft rtsp 554 || bench_die "helper rule"
+if [ "${BENCH_CTRL_FTP:-0}" = 1 ]; then
+	ftp_helper_object || bench_die "ftp helper object"
+	MODES="helper none ftp"
+fi
 bench_env "$LABEL"
 
 # Short-lived connections: keep the router's table and the client's ports
@@ -77,10 +85,11 @@ trial() {
 
 for seq in $SEQS; do
 	# Warm-up, not counted.
-	trial helper "$seq" $((CONNS / 10 + 1)) >/dev/null
-	trial none "$seq" $((CONNS / 10 + 1)) >/dev/null
+	for mode in $MODES; do
+		trial "$mode" "$seq" $((CONNS / 10 + 1)) >/dev/null
+	done
 	for r in $(seq 1 "$ROUNDS"); do
-		for mode in helper none; do
+		for mode in $MODES; do
 			out=$(trial $mode "$seq" "$CONNS")
 			bench "${LABEL}_trial" seq="$seq" round="$r" mode=$mode \
 				threads="$THREADS" conc="$CONC" $out

@@ -160,9 +160,11 @@ struct rtsp_conn {
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
 	unsigned int next_slot;
-	unsigned int exp_snap;		/* our part of rtsp_exp_bound */
-	bool dead;			/* rtsp_destroy() took it out */
+	/* Our part of rtsp_exp_bound; RTSP_SNAP_DEAD once destroyed. */
+	unsigned int exp_snap;
 };
+
+#define RTSP_SNAP_DEAD		UINT_MAX
 
 /*
  * An upper bound of the expectations all connections with our state hold,
@@ -251,14 +253,16 @@ static void rtsp_destroy(struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
+	unsigned int snap;
 
 	if (!conn)
 		return;
-	spin_lock_bh(&conn->lock);
-	atomic_sub(conn->exp_snap, &rtsp_exp_bound);
-	conn->exp_snap = 0;
-	conn->dead = true;
-	spin_unlock_bh(&conn->lock);
+	/*
+	 * No conn->lock here: the unload path calls this under the conntrack
+	 * hash lock, which rtsp_help() takes under conn->lock (nf_ct_kill()).
+	 */
+	snap = xchg(&conn->exp_snap, RTSP_SNAP_DEAD);
+	atomic_sub(snap, &rtsp_exp_bound);
 	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
 }
 
@@ -812,17 +816,16 @@ static void rtsp_exp_snapshot(struct rtsp_conn *conn, struct nf_conn *ct)
 {
 	struct nf_conn_help *help = nfct_help(ct);
 	const struct nf_conntrack_expect *exp;
-	unsigned int n = 0;
+	unsigned int n = 0, old = READ_ONCE(conn->exp_snap);
 
-	if (conn->dead || !help)
+	if (old == RTSP_SNAP_DEAD || !help)
 		return;
 	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
 		if (!nf_ct_exp_is_expired(exp))
 			n++;
-	if (n != conn->exp_snap) {
-		atomic_add((int)n - (int)conn->exp_snap, &rtsp_exp_bound);
-		conn->exp_snap = n;
-	}
+	/* rtsp_destroy() may have taken it meanwhile: then leave it. */
+	if (n != old && cmpxchg(&conn->exp_snap, old, n) == old)
+		atomic_add((int)n - (int)old, &rtsp_exp_bound);
 }
 
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,

@@ -48,11 +48,6 @@
 #define RTSP_MAX_PORTS		8
 /* Transport specs with ports handled per SETUP; more are ignored. */
 #define RTSP_MAX_SPECS		8
-/*
- * Expectations that SETUPs on other CPUs may have added but not yet put
- * into rtsp_exp_bound (a window of microseconds).
- */
-#define RTSP_LIMIT_SLACK	8
 /* Media ports remembered per control connection (the newest win). */
 #define RTSP_MEDIA_MAX		8
 /* Longest message head held while the rest of it is on its way. */
@@ -160,22 +155,7 @@ struct rtsp_conn {
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
 	unsigned int next_slot;
-	/* Our part of rtsp_exp_bound; RTSP_SNAP_DEAD once destroyed. */
-	unsigned int exp_snap;
 };
-
-#define RTSP_SNAP_DEAD		UINT_MAX
-
-/*
- * An upper bound of the expectations all connections with our state hold,
- * to skip the walk of the expectation table for max_per_host when it
- * cannot matter.  Each connection adds what it held after its last
- * message: it only gains expectations while we handle its messages, and
- * it loses them (expiry, media start, flush) without telling us.
- */
-static atomic_t rtsp_exp_bound = ATOMIC_INIT(0);
-/* A connection without state created expectations: always walk. */
-static bool rtsp_exp_bound_off;
 
 /* In nf_conn_help::data. */
 struct nf_ct_rtsp_master {
@@ -253,17 +233,9 @@ static void rtsp_destroy(struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
-	unsigned int snap;
 
-	if (!conn)
-		return;
-	/*
-	 * No conn->lock here: the unload path calls this under the conntrack
-	 * hash lock, which rtsp_help() takes under conn->lock (nf_ct_kill()).
-	 */
-	snap = xchg(&conn->exp_snap, RTSP_SNAP_DEAD);
-	atomic_sub(snap, &rtsp_exp_bound);
-	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+	if (conn)
+		call_rcu(&conn->rcu, rtsp_conn_free_rcu);
 }
 
 static u32 rtsp_hash(const char *buf, const struct rtsp_span *sp)
@@ -437,10 +409,9 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 
 /*
  * How many expectations does the client of @ct hold over all its
- * connections (counting stops at @limit)?  It takes a walk of the whole
- * expectation table (nf_ct_expect_hsize buckets: 512 in a 1 GiB guest,
- * more with more memory), so it is only done when rtsp_exp_bound says
- * that the answer matters.
+ * connections (counting stops at @limit)?  One walk of the expectation
+ * table per SETUP: SETUPs are rare, and the table is small
+ * (nf_conntrack_expect_max).
  */
 static unsigned int rtsp_host_expectations(struct nf_conn *ct,
 					   unsigned int limit)
@@ -488,7 +459,6 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 	u32 cseq = 0, session = 0, pos = 0;
 	unsigned int held = 0, limit = 0;
 	struct rtsp_tspec spec;
-	bool exact = false;
 	int r;
 
 	if (request) {
@@ -525,18 +495,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 		 */
 		if (request && handled == 1) {
 			limit = READ_ONCE(max_per_host);
-			held = (unsigned int)max(atomic_read(&rtsp_exp_bound), 0) +
-			       RTSP_LIMIT_SLACK;
-			if (!conn)
-				WRITE_ONCE(rtsp_exp_bound_off, true);
-			if (READ_ONCE(rtsp_exp_bound_off))
-				held = UINT_MAX / 2;
-		}
-		/* The bound is over every host's count; count exactly if needed. */
-		if (limit && !exact &&
-		    held + rtsp_spec_ports(&spec.client) > limit) {
-			held = rtsp_host_expectations(ct, limit);
-			exact = true;
+			if (limit)
+				held = rtsp_host_expectations(ct, limit);
 		}
 		if (limit && held + rtsp_spec_ports(&spec.client) > limit) {
 			rtsp_log_bad(ct, "client holds max_per_host expectations",
@@ -807,27 +767,6 @@ static bool rtsp_resume(struct nf_rtsp_spec_ctx *c, u32 *off,
 	return false;
 }
 
-/*
- * After a message of @ct: its live expectations, into rtsp_exp_bound.
- * Not help->expecting[]: from 6.1.192 on, an expectation that expired or
- * was unexpected stays in it until the conntrack GC unlinks it.
- */
-static void rtsp_exp_snapshot(struct rtsp_conn *conn, struct nf_conn *ct)
-{
-	struct nf_conn_help *help = nfct_help(ct);
-	const struct nf_conntrack_expect *exp;
-	unsigned int n = 0, old = READ_ONCE(conn->exp_snap);
-
-	if (old == RTSP_SNAP_DEAD || !help)
-		return;
-	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
-		if (!nf_ct_exp_is_expired(exp))
-			n++;
-	/* rtsp_destroy() may have taken it meanwhile: then leave it. */
-	if (n != old && cmpxchg(&conn->exp_snap, old, n) == old)
-		atomic_add((int)n - (int)old, &rtsp_exp_bound);
-}
-
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
@@ -929,7 +868,6 @@ out:
 		kfree(s->hold);
 		s->hold = NULL;
 	}
-	rtsp_exp_snapshot(conn, ct);
 	spin_unlock_bh(&conn->lock);
 	local_bh_enable();
 	return ret;

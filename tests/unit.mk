@@ -24,6 +24,7 @@ UNIT_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_CFLAGS ?= -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 	       -Wall -Wextra -Werror
 FUZZ_CFLAGS ?= -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 UNIT_PARSER := $(UNIT_TOP)/rtsp_parse.c
 UNIT_DEPS := $(UNIT_PARSER) $(UNIT_TOP)/rtsp_parse.h
@@ -46,8 +47,7 @@ test-unit: $(UNIT_BIN)
 
 $(FUZZ_BIN): $(UNIT_TOP)/tests/fuzz/fuzz_parse.c $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -I$(UNIT_TOP) \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -I$(UNIT_TOP) \
 		-o $@ $(UNIT_TOP)/tests/fuzz/fuzz_parse.c $(UNIT_PARSER)
 
 fuzz-build: $(FUZZ_BIN)
@@ -93,11 +93,10 @@ $(FUZZ_REF_DIR)/rev: FORCE
 
 $(FUZZ_DIFF_BIN): $(UNIT_TOP)/tests/fuzz/fuzz_diff.c $(UNIT_DEPS) \
 		  $(FUZZ_REF_DIR)/rev
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -I$(FUZZ_REF_DIR) $(FUZZ_REF_RENAME) \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -I$(FUZZ_REF_DIR) \
+		$(FUZZ_REF_RENAME) \
 		-c -o $(FUZZ_REF_DIR)/rtsp_parse.o $(FUZZ_REF_DIR)/rtsp_parse.c
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -I$(UNIT_TOP) \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -I$(UNIT_TOP) \
 		-o $@ $(UNIT_TOP)/tests/fuzz/fuzz_diff.c $(UNIT_PARSER) \
 		$(FUZZ_REF_DIR)/rtsp_parse.o
 

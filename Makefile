@@ -52,8 +52,11 @@ clean:
 	rm -rf build
 
 CHECKPATCH ?= $(firstword $(wildcard $(KDIR)/scripts/checkpatch.pl \
-	/usr/src/linux-source-6.1/scripts/checkpatch.pl))
+	/usr/src/linux-source-6.1/scripts/checkpatch.pl \
+	/var/cache/rtsp-conntrack-checkpatch/checkpatch.pl))
 style:
+	@test -n "$(CHECKPATCH)" || { echo "No checkpatch.pl: run make deps \
+	(it takes it from linux-source-6.1) or pass CHECKPATCH=path" >&2; exit 1; }
 	$(CHECKPATCH) --strict --no-tree --terse -f \
 		nf_conntrack_rtsp.c nf_conntrack_rtsp.h nf_nat_rtsp.c \
 		netfilter_helpers.h rtsp_parse.c rtsp_parse.h

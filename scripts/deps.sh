@@ -47,3 +47,21 @@ if [ -n "$hdr" ] && ! dpkg-query -W -f='${Status}' "$hdr" 2>/dev/null |
 	echo "deps: installing $hdr" >&2
 	apt-get install -y -q --no-install-recommends "$hdr" >/dev/null
 fi
+
+# checkpatch.pl for "make style" (part of "make check"): headers packages
+# lack it, so take it, with the lists it reads beside it, from Debian's
+# linux-source-6.1.
+ckdir=/var/cache/rtsp-conntrack-checkpatch
+if [ ! -x "$ckdir/checkpatch.pl" ] &&
+   [ ! -e /usr/src/linux-source-6.1/scripts/checkpatch.pl ]; then
+	dpkg-query -W -f='${Status}' linux-source-6.1 2>/dev/null |
+		grep -q 'ok installed' || {
+		echo "deps: installing linux-source-6.1 (for checkpatch.pl)" >&2
+		apt-get install -y -q --no-install-recommends linux-source-6.1 >/dev/null
+	}
+	mkdir -p "$ckdir"
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$ckdir" --strip-components=2 \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+fi

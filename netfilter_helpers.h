@@ -126,6 +126,23 @@ static inline void rtsp_ct_refresh(struct nf_conn *ct,
 #endif
 
 /*
+ * A reference to a conntrack found under RCU, which may be on its way out
+ * (SLAB_TYPESAFE_BY_RCU: the caller checks it is still the one it wanted).
+ * 5.19 made the count a refcount_t.
+ */
+#ifdef RTSP_HAVE_CT_USE_REFCOUNT
+static inline bool rtsp_ct_get_not_zero(struct nf_conn *ct)
+{
+	return refcount_inc_not_zero(&ct->ct_general.use);
+}
+#else
+static inline bool rtsp_ct_get_not_zero(struct nf_conn *ct)
+{
+	return atomic_inc_not_zero(&ct->ct_general.use);
+}
+#endif
+
+/*
  * Newer APIs under their mainline names on older kernels.
  */
 

@@ -24,6 +24,7 @@
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/jhash.h>
+#include <linux/rculist.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -77,7 +78,7 @@ MODULE_PARM_DESC(setup_timeout,
 static unsigned int max_per_host = 32;
 module_param(max_per_host, uint, 0644);
 MODULE_PARM_DESC(max_per_host,
-		 "max expectations one client host may hold over all its connections, so that a flood of SETUPs cannot fill the expectation table (default 32, 0: no limit)");
+		 "max RTSP expectations one client host may hold over all its connections, so that a flood of SETUPs cannot fill the expectation table (default 32, 0: no limit)");
 
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
@@ -151,11 +152,32 @@ struct rtsp_stream {
 
 struct rtsp_conn {
 	struct rcu_head rcu;
+	/* In rtsp_hosts[] while it may hold expectations (@indexed). */
+	struct hlist_node host_node;
+	struct nf_conn *ct;		/* whose helper data points here */
 	spinlock_t lock;		/* everything below */
+	bool indexed;
+	u8 next_slot;			/* in @media, the next one to evict */
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
-	unsigned int next_slot;
 };
+
+/*
+ * Our connections that may hold expectations, hashed by client address:
+ * max_per_host counts a host's expectations from its own connections
+ * instead of walking the whole expectation table on each SETUP.  Readers
+ * walk a bucket under RCU; its lock orders writers and is taken with
+ * nothing else held inside it.
+ */
+#define RTSP_HOSTS_BITS		8
+
+struct rtsp_host_bucket {
+	spinlock_t lock;		/* writers of @conns */
+	struct hlist_head conns;
+};
+
+static struct rtsp_host_bucket rtsp_hosts[1 << RTSP_HOSTS_BITS];
+static u32 rtsp_hosts_seed __read_mostly;
 
 /* In nf_conn_help::data. */
 struct nf_ct_rtsp_master {
@@ -210,6 +232,7 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
 	if (!conn)
 		return NULL;
+	conn->ct = ct;
 	spin_lock_init(&conn->lock);
 	old = cmpxchg(&m->conn, NULL, conn);
 	if (old) {
@@ -228,14 +251,49 @@ static void rtsp_conn_free_rcu(struct rcu_head *head)
 	kfree(conn);
 }
 
+static struct rtsp_host_bucket *rtsp_host_bucket(const struct nf_conn *ct)
+{
+	const union nf_inet_addr *a =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+	u32 seed = rtsp_hosts_seed ^ net_hash_mix(nf_ct_net(ct));
+	u32 h = nf_ct_l3num(ct) == AF_INET ? jhash_1word(a->all[0], seed) :
+					      jhash2(a->all, 4, seed);
+
+	return &rtsp_hosts[hash_32(h, RTSP_HOSTS_BITS)];
+}
+
+/*
+ * Caller holds conn->lock, or is the connection's ->destroy.  A reader
+ * still on the node when it is added again walks the bucket anew from its
+ * head: it may count twice, never miss one.
+ */
+static void rtsp_host_index(struct rtsp_conn *conn, bool on)
+{
+	struct rtsp_host_bucket *b;
+
+	if (conn->indexed == on)
+		return;
+	b = rtsp_host_bucket(conn->ct);
+	/* ->destroy may run in process context. */
+	spin_lock_bh(&b->lock);
+	if (on)
+		hlist_add_head_rcu(&conn->host_node, &b->conns);
+	else
+		hlist_del_rcu(&conn->host_node);
+	spin_unlock_bh(&b->lock);
+	conn->indexed = on;
+}
+
 /* A packet of this connection may still be in rtsp_help() elsewhere. */
 static void rtsp_destroy(struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
 
-	if (conn)
-		call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+	if (!conn)
+		return;
+	rtsp_host_index(conn, false);
+	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
 }
 
 static u32 rtsp_hash(const char *buf, const struct rtsp_span *sp)
@@ -408,31 +466,70 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 }
 
 /*
- * How many expectations does the client of @ct hold over all its
- * connections (counting stops at @limit)?  One walk of the expectation
- * table per SETUP: SETUPs are rare, and the table is small
- * (nf_conntrack_expect_max).
+ * Expectations of @ct that can still match.  The kernel adds and unlinks
+ * them with RCU list primitives; a removed one is first only marked dead.
+ */
+static unsigned int rtsp_live_expectations(const struct nf_conn *ct)
+{
+	const struct nf_conn_help *help = nfct_help(ct);
+	const struct nf_conntrack_expect *exp;
+	unsigned int n = 0;
+
+	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
+		n += !nf_ct_exp_is_expired(exp);
+	return n;
+}
+
+/* The state @ct has from our helper, if it is ours (under RCU). */
+static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
+{
+	const struct nf_conntrack_helper *helper;
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_ct_rtsp_master *m;
+
+	if (!help)
+		return NULL;
+	helper = rcu_dereference(help->helper);
+	if (!helper || helper->me != THIS_MODULE)
+		return NULL;
+	m = nfct_help_data(ct);
+	return READ_ONCE(m->conn);
+}
+
+/*
+ * How many expectations does the client of @ct hold over all its RTSP
+ * connections (counting stops at @limit)?  Only its indexed connections
+ * can hold any: each created its expectations while indexed, and leaves
+ * the index only once it holds none.
  */
 static unsigned int rtsp_host_expectations(struct nf_conn *ct,
 					   unsigned int limit)
 {
-	const struct nf_conntrack_tuple *t = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	const struct nf_conntrack_expect *exp;
-	struct net *net = nf_ct_net(ct);
-	unsigned int i, n = 0;
+	const struct nf_conntrack_tuple *t =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	struct rtsp_conn *conn;
+	struct nf_conn *other;
+	unsigned int n = 0;
 
-	for (i = 0; i < nf_ct_expect_hsize && n < limit; i++) {
-		hlist_for_each_entry_rcu(exp, &nf_ct_expect_hash[i], hnode) {
-			const struct nf_conntrack_tuple *m =
-				&exp->master->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-
-			if (m->src.l3num == t->src.l3num &&
-			    nf_inet_addr_cmp(&m->src.u3, &t->src.u3) &&
-			    net_eq(nf_ct_exp_net((struct nf_conntrack_expect *)exp),
-				   net) &&
-			    !nf_ct_exp_is_expired(exp))
-				n++;
+	hlist_for_each_entry_rcu(conn, &rtsp_host_bucket(ct)->conns,
+				 host_node) {
+		if (n >= limit)
+			break;
+		other = READ_ONCE(conn->ct);
+		if (other == ct) {
+			n += rtsp_live_expectations(ct);
+			continue;
 		}
+		/* Freed and reused meanwhile: then it is not ours. */
+		if (!rtsp_ct_get_not_zero(other))
+			continue;
+		if (nf_ct_is_confirmed(other) && rtsp_conn_of(other) == conn &&
+		    nf_ct_l3num(other) == t->src.l3num &&
+		    nf_inet_addr_cmp(&other->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3,
+				     &t->src.u3) &&
+		    net_eq(nf_ct_net(other), nf_ct_net(ct)))
+			n += rtsp_live_expectations(other);
+		nf_ct_put(other);
 	}
 	return n;
 }
@@ -495,6 +592,12 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 		 */
 		if (request && handled == 1) {
 			limit = READ_ONCE(max_per_host);
+			/* Without our state its expectations would go uncounted. */
+			if (limit && !conn) {
+				rtsp_log_bad(ct, "no connection state to count max_per_host",
+					     "SETUP not expected");
+				break;
+			}
 			if (limit)
 				held = rtsp_host_expectations(ct, limit);
 		}
@@ -511,6 +614,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 		if (ret != NF_ACCEPT)
 			break;
 		held += request ? c->n_port : 0;
+		if (conn && request && c->n_port)
+			rtsp_host_index(conn, true);
 		for (i = 0; conn && request && i < c->n_port; i++)
 			rtsp_media_add(conn, c->port[i], cseq, session);
 		pos += c->delta;
@@ -868,6 +973,9 @@ out:
 		kfree(s->hold);
 		s->hold = NULL;
 	}
+	/* TEARDOWN, or the media started: nothing left to count here. */
+	if (conn->indexed && !rtsp_live_expectations(ct))
+		rtsp_host_index(conn, false);
 	spin_unlock_bh(&conn->lock);
 	local_bh_enable();
 	return ret;
@@ -958,6 +1066,9 @@ static int __init nf_conntrack_rtsp_init(void)
 	}
 	rtsp_exp_policy.max_expected = max_outstanding;
 	rtsp_exp_policy.timeout = setup_timeout;
+	rtsp_hosts_seed = get_random_u32();
+	for (i = 0; i < ARRAY_SIZE(rtsp_hosts); i++)
+		spin_lock_init(&rtsp_hosts[i].lock);
 
 	if (ports_c == 0)
 		ports[ports_c++] = RTSP_PORT;

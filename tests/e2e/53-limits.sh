@@ -155,6 +155,42 @@ held=$(mine "$DEC2_4")
 info "flood 2: $(cat "$W/f2.out"); decoder 2 holds $held expectations, table $(rb_expect_total)/$EXPECT_MAX"
 check "$((BOUND - 1)) SETUPs then one with 8 RTP/RTCP specs: decoder 2 holds $held <= $BOUND" \
 	test "$held" -le "$BOUND"
+
+# --- C3: at the bound, a connection that goes takes its share with it ----------------
+# Decoder 2 fills up to the bound on a new connection, one more SETUP gets
+# nothing; then one flood connection is deleted, and the next SETUP is
+# expected.
+fill=$((BOUND - held))
+{
+	echo "[{\"connect\": \"$FLOOD_SRV\"},"
+	for i in $(seq 1 "$fill"); do
+		echo "{\"send\": [$(setup "$i" $((27500 + 2 * i)))]}, {\"recv\": 1},"
+	done
+	echo "{\"touch\": \"$W/d1.done\"}, {\"wait\": \"$W/d2.go\"},"
+	echo "{\"send\": [$(setup 100 27600)]}, {\"recv\": 1},"
+	echo "{\"touch\": \"$W/d2.done\"}, {\"wait\": \"$W/d3.go\"},"
+	echo "{\"send\": [$(setup 101 27602)]}, {\"recv\": 1},"
+	echo "{\"touch\": \"$W/d3.done\"}, {\"wait\": \"$W/c1.go\"}, {\"close\": 1}]"
+} >"$W/dec2.json"
+rb_client dec2 "$NS_DEC2" ""
+DEC2=$RB_CLI_PID
+rb_gate "$W/d1.done" "$DEC2" 60000 || fail "decoder 2 reached d1" "$(cat "$W/dec2.err")"
+check_eq "decoder 2 filled up to max_per_host on one more connection" \
+	"$BOUND" "$(mine "$DEC2_4")"
+touch "$W/d2.go"
+rb_gate "$W/d2.done" "$DEC2" 60000 || fail "decoder 2 reached d2" "$(cat "$W/dec2.err")"
+check "at the bound: one more SETUP gets no expectation" eval "! rb_expect_port 27600"
+# The flood connection whose SETUP asked for port 40000 holds one.
+sport=$(rb_expect | sed -n 's/.* dport=40000 .*master-dst=[^ ]* sport=\([0-9]*\) .*/\1/p')
+check "found the flood connection holding port 40000 (sport ${sport:-none})" \
+	test -n "$sport"
+nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --sport "${sport:-1}" --dport 554 >/dev/null 2>&1
+check_eq "that connection deleted: decoder 2 holds one less" \
+	$((BOUND - 1)) "$(mine "$DEC2_4")"
+touch "$W/d3.go"
+rb_gate "$W/d3.done" "$DEC2" 60000 || fail "decoder 2 reached d3" "$(cat "$W/dec2.err")"
+check "then the next SETUP is expected (the share went with the connection)" \
+	rb_expect_port 27602
 touch "$W/c1.go"
 
 info "t=$(rb_elapsed "$T0")s: vod_session"

@@ -157,6 +157,8 @@ struct rtsp_conn {
 	struct nf_conn *ct;		/* whose helper data points here */
 	spinlock_t lock;		/* everything below */
 	bool indexed;
+	/* The NAT helper gave a SETUP other ports: replies need restoring. */
+	bool remapped;
 	u8 next_slot;			/* in @media, the next one to evict */
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
@@ -563,7 +565,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 		session = rtsp_hash(c->msg, &msg->session);
 	} else {
 		nat = rcu_dereference(nf_nat_rtsp_hooks);
-		if (!nat || !(ct->status & IPS_NAT_MASK) || c->msgoff < 0)
+		if (!nat || !(ct->status & IPS_NAT_MASK) || c->msgoff < 0 ||
+		    (conn && !conn->remapped))
 			return NF_ACCEPT;
 	}
 
@@ -614,8 +617,11 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 		if (ret != NF_ACCEPT)
 			break;
 		held += request ? c->n_port : 0;
-		if (conn && request && c->n_port)
+		if (conn && request && c->n_port) {
 			rtsp_host_index(conn, true);
+			if (c->port[0] != spec.client.lo)
+				conn->remapped = true;
+		}
 		for (i = 0; conn && request && i < c->n_port; i++)
 			rtsp_media_add(conn, c->port[i], cseq, session);
 		pos += c->delta;

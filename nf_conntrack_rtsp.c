@@ -155,8 +155,9 @@ struct rtsp_conn {
 	/* In rtsp_hosts[] while it may hold expectations (@indexed). */
 	struct hlist_node host_node;
 	struct nf_conn *ct;		/* whose helper data points here */
-	spinlock_t lock;		/* everything below */
-	bool indexed;
+	spinlock_t lock;		/* everything below but... */
+	bool indexed;			/* ...these two: the bucket's lock */
+	bool dead;			/* ->destroy ran: never indexed again */
 	/* The NAT helper gave a SETUP other ports: replies need restoring. */
 	bool remapped;
 	u8 next_slot;			/* in @media, the next one to evict */
@@ -220,30 +221,6 @@ void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
-static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
-{
-	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
-	struct rtsp_conn *conn, *old;
-
-	if (READ_ONCE(rtsp_unloading))
-		return NULL;
-	conn = READ_ONCE(m->conn);
-	if (conn)
-		return conn;
-
-	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
-	if (!conn)
-		return NULL;
-	conn->ct = ct;
-	spin_lock_init(&conn->lock);
-	old = cmpxchg(&m->conn, NULL, conn);
-	if (old) {
-		kfree(conn);
-		return old;
-	}
-	return conn;
-}
-
 static void rtsp_conn_free_rcu(struct rcu_head *head)
 {
 	struct rtsp_conn *conn = container_of(head, struct rtsp_conn, rcu);
@@ -265,25 +242,29 @@ static struct rtsp_host_bucket *rtsp_host_bucket(const struct nf_conn *ct)
 }
 
 /*
- * Caller holds conn->lock, or is the connection's ->destroy.  A reader
- * still on the node when it is added again walks the bucket anew from its
- * head: it may count twice, never miss one.
+ * rtsp_help() calls this under conn->lock; ->destroy, from nf_ct_delete(),
+ * may run at the same time on another CPU and takes no connection lock
+ * (it can be called under the conntrack hash lock, which rtsp_help() takes
+ * under conn->lock): the bucket's lock orders them.  A reader still on the
+ * node when it is added again walks the bucket anew from its head: it may
+ * count twice, never miss one.
  */
-static void rtsp_host_index(struct rtsp_conn *conn, bool on)
+static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 {
-	struct rtsp_host_bucket *b;
+	struct rtsp_host_bucket *b = rtsp_host_bucket(conn->ct);
 
-	if (conn->indexed == on)
-		return;
-	b = rtsp_host_bucket(conn->ct);
 	/* ->destroy may run in process context. */
 	spin_lock_bh(&b->lock);
-	if (on)
-		hlist_add_head_rcu(&conn->host_node, &b->conns);
-	else
-		hlist_del_rcu(&conn->host_node);
+	conn->dead |= dead;
+	on &= !conn->dead;
+	if (on != conn->indexed) {
+		if (on)
+			hlist_add_head_rcu(&conn->host_node, &b->conns);
+		else
+			hlist_del_rcu(&conn->host_node);
+		WRITE_ONCE(conn->indexed, on);
+	}
 	spin_unlock_bh(&b->lock);
-	conn->indexed = on;
 }
 
 /* A packet of this connection may still be in rtsp_help() elsewhere. */
@@ -294,8 +275,40 @@ static void rtsp_destroy(struct nf_conn *ct)
 
 	if (!conn)
 		return;
-	rtsp_host_index(conn, false);
+	rtsp_host_index(conn, false, true);
 	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+}
+
+static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	struct rtsp_conn *conn, *old;
+
+	if (READ_ONCE(rtsp_unloading))
+		return NULL;
+	conn = READ_ONCE(m->conn);
+	if (conn)
+		return conn;
+
+	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
+	if (!conn)
+		return NULL;
+	conn->ct = ct;
+	spin_lock_init(&conn->lock);
+	old = cmpxchg(&m->conn, NULL, conn);
+	if (old) {
+		kfree(conn);
+		return old;
+	}
+	/*
+	 * nf_ct_delete() sets the dying bit, then calls ->destroy, perhaps
+	 * just before our cmpxchg(): then nothing else would free this.
+	 */
+	if (unlikely(nf_ct_is_dying(ct))) {
+		rtsp_destroy(ct);
+		return NULL;
+	}
+	return conn;
 }
 
 static u32 rtsp_hash(const char *buf, const struct rtsp_span *sp)
@@ -618,7 +631,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			break;
 		held += request ? c->n_port : 0;
 		if (conn && request && c->n_port) {
-			rtsp_host_index(conn, true);
+			if (!READ_ONCE(conn->indexed))
+				rtsp_host_index(conn, true, false);
 			if (c->port[0] != spec.client.lo)
 				conn->remapped = true;
 		}
@@ -980,8 +994,8 @@ out:
 		s->hold = NULL;
 	}
 	/* TEARDOWN, or the media started: nothing left to count here. */
-	if (conn->indexed && !rtsp_live_expectations(ct))
-		rtsp_host_index(conn, false);
+	if (READ_ONCE(conn->indexed) && !rtsp_live_expectations(ct))
+		rtsp_host_index(conn, false, false);
 	spin_unlock_bh(&conn->lock);
 	local_bh_enable();
 	return ret;

@@ -431,12 +431,10 @@ if prof:
                     f"{sum(v.get('none', 0) for v in ours.values()):.2f}% |")
         body.append("")
         body.append("`rtsp_walk_specs` includes what the compiler inlined into it: `rtsp_host_expectations` "
-                    "(max_per_host: a walk of the whole expectation hash table, every bucket and entry, "
-                    "on each SETUP: 3.2% of all samples in a profile with it. The profile above ran on "
-                    "51b65c5, where a bound skipped that walk; the bound was reverted in 3a4ad81), "
-                    "`rtsp_expect_spec` and "
-                    "`rtsp_media_add`. The `rtspp_*` functions, `rtsp_parse_msg` and `rtsp_transport_next` "
-                    "are the parser.\n")
+                    "(max_per_host: the live expectations of the client's own indexed connections; until "
+                    "dfcb880 it was a walk of the whole expectation hash table on each SETUP, 3.2% of all "
+                    "samples), `rtsp_expect_spec` and `rtsp_media_add`. The `rtspp_*` functions, "
+                    "`rtsp_parse_msg` and `rtsp_transport_next` are the parser.\n")
 
 # --- assemble -----------------------------------------------------------------------
 w("## Summary\n")

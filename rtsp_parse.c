@@ -10,17 +10,6 @@
  */
 #include "rtsp_parse.h"
 
-static bool rtspp_is_ws(u8 c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Folded header values keep their CR LF, so Transport parsing skips them. */
-static bool rtspp_is_lws(u8 c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static bool rtspp_is_digit(u8 c)
 {
 	return c >= '0' && c <= '9';
@@ -31,35 +20,166 @@ static bool rtspp_is_ctl(u8 c)
 	return c < 0x20 || c == 0x7f;
 }
 
-/* RFC 2326 section 15.1 token characters: no CTLs, SP or tspecials. */
-static bool rtspp_is_tchar(u8 c)
+/*
+ * Byte classes, so that the per-byte tests of the scanning loops are one
+ * table load each.  RTSPP_TCHAR: RFC 2326 section 15.1 token characters
+ * (no CTLs, SP or tspecials).  RTSPP_VIS: visible bytes (above SP, not
+ * DEL), UTF-8 included.  RTSPP_ELEM: the bytes that end or quote a
+ * Transport element.
+ */
+#define RTSPP_TCHAR	0x01
+#define RTSPP_VIS	0x02
+#define RTSPP_ELEM	0x04
+#define RTSPP_WS	0x08	/* SP, HT */
+#define RTSPP_LWS	0x10	/* SP, HT, CR, LF */
+#define RTSPP_UPPER	('a' - 'A')	/* A-Z; the bit that lowers them */
+#define RTSPP_TOK	(RTSPP_TCHAR | RTSPP_VIS)
+
+static const u8 rtspp_class[256] = {
+	['\t'] = RTSPP_WS | RTSPP_LWS,
+	['\n'] = RTSPP_LWS,
+	['\r'] = RTSPP_LWS,
+	[' '] = RTSPP_WS | RTSPP_LWS,
+	['!'] = RTSPP_TOK,
+	['"'] = RTSPP_VIS | RTSPP_ELEM,
+	['#' ... '\''] = RTSPP_TOK,
+	['(' ... ')'] = RTSPP_VIS,
+	['*' ... '+'] = RTSPP_TOK,
+	[','] = RTSPP_VIS | RTSPP_ELEM,
+	['-' ... '.'] = RTSPP_TOK,
+	['/'] = RTSPP_VIS,
+	['0' ... '9'] = RTSPP_TOK,
+	[':'] = RTSPP_VIS,
+	[';'] = RTSPP_VIS | RTSPP_ELEM,
+	['<' ... '@'] = RTSPP_VIS,
+	['A' ... 'Z'] = RTSPP_TOK | RTSPP_UPPER,
+	['[' ... ']'] = RTSPP_VIS,
+	['^' ... 'z'] = RTSPP_TOK,
+	['{'] = RTSPP_VIS,
+	['|'] = RTSPP_TOK,
+	['}'] = RTSPP_VIS,
+	['~'] = RTSPP_TOK,
+	[0x80 ... 0xff] = RTSPP_VIS,
+};
+
+static bool rtspp_is(u8 c, u8 class)
 {
-	if (c <= ' ' || c >= 0x7f)
-		return false;
-	switch (c) {
-	case '(': case ')': case '<': case '>': case '@':
-	case ',': case ';': case ':': case '\\': case '"':
-	case '/': case '[': case ']': case '?': case '=':
-	case '{': case '}':
-		return false;
+	return rtspp_class[c] & class;
+}
+
+static bool rtspp_is_ws(u8 c)
+{
+	return rtspp_is(c, RTSPP_WS);
+}
+
+/* Folded header values keep their CR LF, so Transport parsing skips them. */
+static bool rtspp_is_lws(u8 c)
+{
+	return rtspp_is(c, RTSPP_LWS);
+}
+
+/*
+ * Runs of uninteresting bytes (lines, URIs, Transport elements) are
+ * skipped a word at a time: some byte of w is zero iff (w - 0x01..01) &
+ * ~w & 0x80..80 is non-zero.  That is exact for the word as a whole, not
+ * byte by byte, so the callers then find the byte itself with a byte loop
+ * inside that word, which also keeps them independent of endianness.
+ * Words are loaded with memcpy (unaligned) and never past the end given.
+ */
+#define RTSPP_ONES	(~0UL / 0xff)
+#define RTSPP_HIGHS	(RTSPP_ONES << 7)
+
+static unsigned long rtspp_word(const char *p)
+{
+	unsigned long w;
+
+	__builtin_memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Non-zero when some byte of @w is below @c (at most 0x80). */
+static unsigned long rtspp_has_below(unsigned long w, u8 c)
+{
+	return (w - RTSPP_ONES * c) & ~w & RTSPP_HIGHS;
+}
+
+/* Non-zero when some byte of @w is @c. */
+static unsigned long rtspp_has(unsigned long w, u8 c)
+{
+	return rtspp_has_below(w ^ (RTSPP_ONES * c), 1);
+}
+
+/* The first @c in buf[i, e), or @e. */
+static inline u32 rtspp_find(const char *buf, u32 i, u32 e, u8 c)
+{
+	for (; e - i >= sizeof(unsigned long); i += sizeof(unsigned long)) {
+		if (rtspp_has(rtspp_word(buf + i), c)) {
+			/* It is in this word: no bound needed. */
+			while ((u8)buf[i] != c)
+				i++;
+			return i;
+		}
 	}
-	return true;
+	while (i < e && (u8)buf[i] != c)
+		i++;
+	return i;
+}
+
+/* The first byte of buf[i, e) that is not visible (a CTL, SP or DEL), or @e. */
+static u32 rtspp_vis_end(const char *buf, u32 i, u32 e)
+{
+	unsigned long w;
+
+	for (; e - i >= sizeof(w); i += sizeof(w)) {
+		w = rtspp_word(buf + i);
+		if (rtspp_has_below(w, ' ' + 1) | rtspp_has(w, 0x7f)) {
+			while (rtspp_is(buf[i], RTSPP_VIS))
+				i++;
+			return i;
+		}
+	}
+	while (i < e && rtspp_is(buf[i], RTSPP_VIS))
+		i++;
+	return i;
 }
 
 static u8 rtspp_lower(u8 c)
 {
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+	return c | (rtspp_class[c] & RTSPP_UPPER);
 }
 
-/* Does buf[off, off + len) equal the lower-case @lit, ignoring case? */
+/*
+ * Does buf[off, off + len) equal @lit, ignoring case?  @lit is @len bytes
+ * long (the callers have checked) of lower-case letters and bytes below
+ * 'a' such as '-' and '_'.
+ *
+ * Four bytes at a time, the last four overlapping when @len is not a
+ * multiple of four.  ORing 0x20 into the input bytes where @lit has a
+ * letter folds their case; elsewhere they must match exactly.  Adding
+ * 0x1f to each byte of @lit sets the top bit of its letters, and only
+ * theirs, without a carry between bytes.
+ */
 static bool rtspp_ieq(const char *buf, u32 off, u32 len, const char *lit)
 {
-	u32 i;
+	const char *p = buf + off;
+	u32 i, a, l;
 
-	for (i = 0; i < len; i++)
-		if (!lit[i] || rtspp_lower(buf[off + i]) != (u8)lit[i])
+	if (len < 4) {
+		for (i = 0; i < len; i++)
+			if (rtspp_lower(p[i]) != (u8)lit[i])
+				return false;
+		return true;
+	}
+	for (i = 0;; i += 4) {
+		if (i > len - 4)
+			i = len - 4;
+		__builtin_memcpy(&a, p + i, 4);
+		__builtin_memcpy(&l, lit + i, 4);
+		if ((a | (((l + 0x1f1f1f1fU) & 0x80808080U) >> 2)) != l)
 			return false;
-	return !lit[len];
+		if (i == len - 4)
+			return true;
+	}
 }
 
 /* Method names are case-sensitive (RFC 2326 section 6.1). */
@@ -74,22 +194,31 @@ static bool rtspp_eq(const char *buf, u32 off, u32 len, const char *lit)
 }
 
 /*
- * Compare buf[i, e) with the start of @lit: 1 when all of @lit is there,
- * 0 when the bytes run out while still matching, -1 on a mismatch.
+ * Compare buf[i, e) with the start of @lit, @n bytes long: 1 when all of
+ * @lit is there, 0 when the bytes run out while still matching, -1 on a
+ * mismatch.
  */
-static int rtspp_lit(const char *buf, u32 i, u32 e, const char *lit)
+static int rtspp_lit(const char *buf, u32 i, u32 e, const char *lit, u32 n)
 {
-	for (; *lit; lit++, i++) {
-		if (i == e)
-			return 0;
-		if (buf[i] != *lit)
+	u32 k = 0, m = e - i < n ? e - i : n;
+	u32 a, b;
+
+	/* Usually it is all there: compare its first four bytes at once. */
+	if (m == n && n >= 4) {
+		__builtin_memcpy(&a, buf + i, 4);
+		__builtin_memcpy(&b, lit, 4);
+		if (a != b)
 			return -1;
+		k = 4;
 	}
-	return 1;
+	for (; k < m; k++)
+		if (buf[i + k] != lit[k])
+			return -1;
+	return m == n;
 }
 
 /* Shrink [*s, *e) past surrounding SP, HT, CR and LF. */
-static void rtspp_trim(const char *buf, u32 *s, u32 *e)
+static inline void rtspp_trim(const char *buf, u32 *s, u32 *e)
 {
 	while (*s < *e && rtspp_is_lws(buf[*s]))
 		(*s)++;
@@ -116,14 +245,42 @@ static const char * const rtspp_method_names[RTSPP_N_METHODS] = {
 	[RTSP_METHOD_PLAY_NOTIFY]	= "PLAY_NOTIFY",
 };
 
+/* The first byte and the length leave at most one name to compare. */
 static u8 rtspp_method_id(const char *buf, u32 off, u32 len)
 {
-	u32 m;
+	u8 m;
 
-	for (m = RTSP_METHOD_OPTIONS; m < RTSPP_N_METHODS; m++)
-		if (rtspp_eq(buf, off, len, rtspp_method_names[m]))
-			return m;
-	return RTSP_METHOD_OTHER;
+	switch (buf[off]) {
+	case 'A':
+		m = RTSP_METHOD_ANNOUNCE;
+		break;
+	case 'D':
+		m = RTSP_METHOD_DESCRIBE;
+		break;
+	case 'G':
+		m = RTSP_METHOD_GET_PARAMETER;
+		break;
+	case 'O':
+		m = RTSP_METHOD_OPTIONS;
+		break;
+	case 'P':
+		m = len == 4 ? RTSP_METHOD_PLAY :
+		    len == 5 ? RTSP_METHOD_PAUSE : RTSP_METHOD_PLAY_NOTIFY;
+		break;
+	case 'R':
+		m = len == 6 ? RTSP_METHOD_RECORD : RTSP_METHOD_REDIRECT;
+		break;
+	case 'S':
+		m = len == 5 ? RTSP_METHOD_SETUP : RTSP_METHOD_SET_PARAMETER;
+		break;
+	case 'T':
+		m = RTSP_METHOD_TEARDOWN;
+		break;
+	default:
+		return RTSP_METHOD_OTHER;
+	}
+	return rtspp_eq(buf, off, len, rtspp_method_names[m]) ?
+	       m : RTSP_METHOD_OTHER;
 }
 
 const char *rtsp_method_name(const struct rtsp_msg *msg)
@@ -148,15 +305,12 @@ const char *rtsp_method_name(const struct rtsp_msg *msg)
  * (less a final CR, which may be half of a CR LF) and the result is
  * RTSP_PARSE_INCOMPLETE.  Only RTSP_MAX_LINE + 2 bytes are ever looked at.
  */
-static enum rtsp_parse_result rtspp_line(const char *buf, u32 len, u32 i,
-					 u32 *eol, u32 *next)
+static inline enum rtsp_parse_result rtspp_line(const char *buf, u32 len,
+						u32 i, u32 *eol, u32 *next)
 {
 	u32 lim = len - i > RTSP_MAX_LINE + 2 ? i + RTSP_MAX_LINE + 2 : len;
-	u32 j;
+	u32 j = rtspp_find(buf, i, lim, '\n');
 
-	for (j = i; j < lim; j++)
-		if (buf[j] == '\n')
-			break;
 	if (j == lim) {
 		if (lim < len)
 			return RTSP_PARSE_INVALID;
@@ -182,7 +336,7 @@ static enum rtsp_parse_result rtspp_version(const char *buf, u32 *ip, u32 e)
 	u32 i = *ip, d;
 	int r;
 
-	r = rtspp_lit(buf, i, e, "RTSP/");
+	r = rtspp_lit(buf, i, e, "RTSP/", 5);
 	if (r <= 0)
 		return r ? RTSP_PARSE_INVALID : RTSP_PARSE_INCOMPLETE;
 	i += 5;
@@ -244,7 +398,7 @@ static enum rtsp_parse_result rtspp_start_line(const char *buf, u32 i,
 
 	/* Request-Line: Method SP Request-URI SP RTSP-Version */
 	i = m;
-	while (i < e && rtspp_is_tchar(buf[i]))
+	while (i < e && rtspp_is(buf[i], RTSPP_TCHAR))
 		i++;
 	if (i == e)
 		return out;
@@ -255,8 +409,7 @@ static enum rtsp_parse_result rtspp_start_line(const char *buf, u32 i,
 	while (i < e && rtspp_is_ws(buf[i]))
 		i++;
 	/* The URI: any visible bytes, including UTF-8 sent by some boxes. */
-	while (i < e && (u8)buf[i] > ' ' && buf[i] != 0x7f)
-		i++;
+	i = rtspp_vis_end(buf, i, e);
 	if (i == e)
 		return out;
 	if (!rtspp_is_ws(buf[i]))
@@ -281,16 +434,27 @@ enum rtspp_hdr {
 	RTSPP_HDR_CONTENT_LENGTH,
 };
 
+/* The length alone leaves at most one name to compare. */
 static enum rtspp_hdr rtspp_hdr_id(const char *buf, u32 off, u32 len)
 {
-	if (rtspp_ieq(buf, off, len, "transport"))
-		return RTSPP_HDR_TRANSPORT;
-	if (rtspp_ieq(buf, off, len, "session"))
-		return RTSPP_HDR_SESSION;
-	if (rtspp_ieq(buf, off, len, "cseq"))
-		return RTSPP_HDR_CSEQ;
-	if (rtspp_ieq(buf, off, len, "content-length"))
-		return RTSPP_HDR_CONTENT_LENGTH;
+	switch (len) {
+	case 4:
+		if (rtspp_ieq(buf, off, len, "cseq"))
+			return RTSPP_HDR_CSEQ;
+		break;
+	case 7:
+		if (rtspp_ieq(buf, off, len, "session"))
+			return RTSPP_HDR_SESSION;
+		break;
+	case 9:
+		if (rtspp_ieq(buf, off, len, "transport"))
+			return RTSPP_HDR_TRANSPORT;
+		break;
+	case 14:
+		if (rtspp_ieq(buf, off, len, "content-length"))
+			return RTSPP_HDR_CONTENT_LENGTH;
+		break;
+	}
 	return RTSPP_HDR_OTHER;
 }
 
@@ -301,7 +465,10 @@ struct rtspp_hdr_state {
 	bool session, cseq, clen;	/* first one already taken */
 };
 
-/* The value of the header in @h is complete: record what we need of it. */
+/*
+ * The value of the header in @h, one we look at, is complete: record what
+ * we need of it.
+ */
 static enum rtsp_parse_result rtspp_hdr_done(const char *buf,
 					     struct rtspp_hdr_state *h,
 					     struct rtsp_msg *msg)
@@ -325,8 +492,7 @@ static enum rtsp_parse_result rtspp_hdr_done(const char *buf,
 		if (h->session)
 			break;
 		h->session = true;
-		for (i = s; i < e && buf[i] != ';'; i++)
-			;
+		i = rtspp_find(buf, s, e, ';');
 		rtspp_trim(buf, &s, &i);
 		msg->session.off = s;
 		msg->session.len = i - s;
@@ -368,7 +534,8 @@ enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
 	struct rtspp_hdr_state h = { .id = RTSPP_HDR_OTHER };
 	enum rtsp_parse_result r;
 	bool in_hdr = false;
-	u32 i = 0, eol, next, n;
+	u32 i = 0, eol, next = 0, n;
+	const u8 *p;
 
 	*msg = (struct rtsp_msg){ .type = RTSP_MSG_REQUEST };
 
@@ -422,13 +589,18 @@ enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
 			h.ve = eol;
 			continue;
 		}
-		if (rtspp_hdr_done(buf, &h, msg) != RTSP_PARSE_OK)
+		if (h.id != RTSPP_HDR_OTHER &&
+		    rtspp_hdr_done(buf, &h, msg) != RTSP_PARSE_OK)
 			return RTSP_PARSE_INVALID;
-		/* field-name [SP/HT] ":" value; a line without ':' is bad */
-		for (n = i; n < eol && rtspp_is_tchar(buf[n]); n++)
+		/*
+		 * field-name [SP/HT] ":" value; a line without ':' is bad.
+		 * buf[eol] is the CR or LF, which stops both loops.
+		 */
+		for (p = (const u8 *)buf + i; rtspp_is(*p, RTSPP_TCHAR); p++)
 			;
+		n = p - (const u8 *)buf;
 		h.id = rtspp_hdr_id(buf, i, n - i);
-		while (n < eol && rtspp_is_ws(buf[n]))
+		while (rtspp_is_ws(buf[n]))
 			n++;
 		if (n == i || n == eol || buf[n] != ':')
 			return RTSP_PARSE_INVALID;
@@ -436,7 +608,8 @@ enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
 		h.ve = eol;
 		in_hdr = true;
 	}
-	if (rtspp_hdr_done(buf, &h, msg) != RTSP_PARSE_OK)
+	if (h.id != RTSPP_HDR_OTHER &&
+	    rtspp_hdr_done(buf, &h, msg) != RTSP_PARSE_OK)
 		return RTSP_PARSE_INVALID;
 
 	msg->hdr_len = next;
@@ -446,30 +619,48 @@ enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
 	return RTSP_PARSE_OK;
 }
 
+/* The first ';', ',' or '"' in buf[i, e), or @e. */
+static u32 rtspp_find_elem(const char *buf, u32 i, u32 e)
+{
+	unsigned long w;
+
+	for (; e - i >= sizeof(w); i += sizeof(w)) {
+		w = rtspp_word(buf + i);
+		if (rtspp_has(w, ';') | rtspp_has(w, ',') | rtspp_has(w, '"')) {
+			while (!rtspp_is(buf[i], RTSPP_ELEM))
+				i++;
+			return i;
+		}
+	}
+	while (i < e && !rtspp_is(buf[i], RTSPP_ELEM))
+		i++;
+	return i;
+}
+
 /*
  * End of the element (a spec, or a parameter of one) starting at @i: the
  * first ';' or ',' outside double quotes, or @e.  Inside quotes a
  * backslash escapes the next byte (RFC 7826 quoted-pair).  False when a
  * quote is left open.
  */
-static bool rtspp_elem_end(const char *buf, u32 i, u32 e, u32 *end)
+static inline bool rtspp_elem_end(const char *buf, u32 i, u32 e, u32 *end)
 {
-	bool quoted = false;
-
-	for (; i < e; i++) {
-		if (quoted) {
+	for (;;) {
+		i = rtspp_find_elem(buf, i, e);
+		if (i == e || buf[i] != '"')
+			break;
+		/* A quoted string: only '\\' and its closing '"' count. */
+		for (i++; i < e && buf[i] != '"'; i++)
 			if (buf[i] == '\\')
 				i++;
-			else if (buf[i] == '"')
-				quoted = false;
-		} else if (buf[i] == '"') {
-			quoted = true;
-		} else if (buf[i] == ';' || buf[i] == ',') {
-			break;
+		if (i >= e) {
+			*end = e;
+			return false;
 		}
+		i++;
 	}
-	*end = i < e ? i : e;
-	return !quoted;
+	*end = i;
+	return true;
 }
 
 /* One port: 1 to 5 digits, 1..65535. */
@@ -519,33 +710,95 @@ static int rtspp_ports(const char *buf, u32 s, u32 e, struct rtsp_ports *p)
 static int rtspp_lower_transport(const char *buf, u32 s, u32 e,
 				 struct rtsp_tspec *t)
 {
-	u32 i, slashes = 0, ls = e, le = e;
+	u32 ls, le;
 
 	rtspp_trim(buf, &s, &e);
 	if (s == e)
 		return -1;
-	for (i = s; i < e; i++) {
-		if (buf[i] != '/')
-			continue;
-		if (++slashes == 2) {
-			ls = i + 1;
-		} else if (slashes == 3) {
-			le = i;
-			break;
-		}
-	}
-	if (slashes < 2) {
+	/* The lower transport is between the second and a third '/'. */
+	ls = rtspp_find(buf, s, e, '/');
+	if (ls < e)
+		ls = rtspp_find(buf, ls + 1, e, '/');
+	if (ls == e) {
 		t->lower = RTSP_LOWER_UDP;
 		return 0;
 	}
+	ls++;
+	le = rtspp_find(buf, ls, e, '/');
 	rtspp_trim(buf, &ls, &le);
-	if (rtspp_ieq(buf, ls, le - ls, "udp"))
+	if (le - ls == 3 && rtspp_ieq(buf, ls, 3, "udp"))
 		t->lower = RTSP_LOWER_UDP;
-	else if (rtspp_ieq(buf, ls, le - ls, "tcp"))
+	else if (le - ls == 3 && rtspp_ieq(buf, ls, 3, "tcp"))
 		t->lower = RTSP_LOWER_TCP;
 	else
 		t->lower = RTSP_LOWER_OTHER;
 	return 0;
+}
+
+enum rtspp_tparam {
+	RTSPP_TP_OTHER,
+	RTSPP_TP_UNICAST,
+	RTSPP_TP_MULTICAST,
+	RTSPP_TP_INTERLEAVED,
+	RTSPP_TP_CLIENT_PORT,
+	RTSPP_TP_SERVER_PORT,
+	RTSPP_TP_DESTINATION,
+	RTSPP_TP_SOURCE,
+	RTSPP_TP_MODE,
+};
+
+static const char * const rtspp_tparam_names[] = {
+	[RTSPP_TP_UNICAST]	= "unicast",
+	[RTSPP_TP_MULTICAST]	= "multicast",
+	[RTSPP_TP_INTERLEAVED]	= "interleaved",
+	[RTSPP_TP_CLIENT_PORT]	= "client_port",
+	[RTSPP_TP_SERVER_PORT]	= "server_port",
+	[RTSPP_TP_DESTINATION]	= "destination",
+	[RTSPP_TP_SOURCE]	= "source",
+	[RTSPP_TP_MODE]		= "mode",
+};
+
+/* The length and first letter leave at most one name to compare. */
+static enum rtspp_tparam rtspp_tparam_id(const char *buf, u32 off, u32 len)
+{
+	enum rtspp_tparam p;
+
+	switch (len) {
+	case 4:
+		p = RTSPP_TP_MODE;
+		break;
+	case 6:
+		p = RTSPP_TP_SOURCE;
+		break;
+	case 7:
+		p = RTSPP_TP_UNICAST;
+		break;
+	case 9:
+		p = RTSPP_TP_MULTICAST;
+		break;
+	case 11:
+		switch (rtspp_lower(buf[off])) {
+		case 'c':
+			p = RTSPP_TP_CLIENT_PORT;
+			break;
+		case 'd':
+			p = RTSPP_TP_DESTINATION;
+			break;
+		case 'i':
+			p = RTSPP_TP_INTERLEAVED;
+			break;
+		case 's':
+			p = RTSPP_TP_SERVER_PORT;
+			break;
+		default:
+			return RTSPP_TP_OTHER;
+		}
+		break;
+	default:
+		return RTSPP_TP_OTHER;
+	}
+	return rtspp_ieq(buf, off, len, rtspp_tparam_names[p]) ?
+	       p : RTSPP_TP_OTHER;
 }
 
 #define RTSPP_SEEN_CLIENT	0x1
@@ -566,62 +819,61 @@ static int rtspp_tparam(const char *buf, u32 semi, u32 e,
 	struct rtsp_span *span;
 	u8 bit;
 
-	for (ne = ns; ne < e && buf[ne] != '='; ne++)
-		;
+	ne = rtspp_find(buf, ns, e, '=');
 	vs = ne < e ? ne + 1 : e;
 	ve = e;
 	rtspp_trim(buf, &ns, &ne);
-	rtspp_trim(buf, &vs, &ve);
 	if (ns == ne)
 		return 0;
-	/* Where the parameter's text ends, for destination_param. */
-	while (e > ne && rtspp_is_lws(buf[e - 1]))
-		e--;
 
-	if (rtspp_ieq(buf, ns, ne - ns, "unicast")) {
+	switch (rtspp_tparam_id(buf, ns, ne - ns)) {
+	case RTSPP_TP_UNICAST:
 		t->cast = RTSP_CAST_UNICAST;
 		return 0;
-	}
-	if (rtspp_ieq(buf, ns, ne - ns, "multicast")) {
+	case RTSPP_TP_MULTICAST:
 		t->cast = RTSP_CAST_MULTICAST;
 		return 0;
-	}
-	if (rtspp_ieq(buf, ns, ne - ns, "interleaved")) {
+	case RTSPP_TP_INTERLEAVED:
 		t->interleaved = true;
 		return 0;
-	}
-	if (rtspp_ieq(buf, ns, ne - ns, "client_port")) {
+	case RTSPP_TP_CLIENT_PORT:
 		if (*seen & RTSPP_SEEN_CLIENT)
 			return -1;
 		*seen |= RTSPP_SEEN_CLIENT;
+		rtspp_trim(buf, &vs, &ve);
 		return rtspp_ports(buf, vs, ve, &t->client);
-	}
-	if (rtspp_ieq(buf, ns, ne - ns, "server_port")) {
+	case RTSPP_TP_SERVER_PORT:
 		if (*seen & RTSPP_SEEN_SERVER)
 			return -1;
 		*seen |= RTSPP_SEEN_SERVER;
+		rtspp_trim(buf, &vs, &ve);
 		return rtspp_ports(buf, vs, ve, &t->server);
-	}
-
-	if (rtspp_ieq(buf, ns, ne - ns, "destination")) {
+	case RTSPP_TP_DESTINATION:
 		if (*seen & RTSPP_SEEN_DEST)
 			return -1;
+		/* Where the parameter's text ends, for destination_param. */
+		while (e > ne && rtspp_is_lws(buf[e - 1]))
+			e--;
 		t->destination_param.off = semi;
 		t->destination_param.len = e - semi;
 		span = &t->destination;
 		bit = RTSPP_SEEN_DEST;
-	} else if (rtspp_ieq(buf, ns, ne - ns, "source")) {
+		break;
+	case RTSPP_TP_SOURCE:
 		span = &t->source;
 		bit = RTSPP_SEEN_SOURCE;
-	} else if (rtspp_ieq(buf, ns, ne - ns, "mode")) {
+		break;
+	case RTSPP_TP_MODE:
 		span = &t->mode;
 		bit = RTSPP_SEEN_MODE;
-	} else {
+		break;
+	default:
 		return 0;
 	}
 	if (*seen & bit)
 		return 0;
 	*seen |= bit;
+	rtspp_trim(buf, &vs, &ve);
 	/* Report a quoted value (mode="PLAY") without its quotes. */
 	if (ve - vs >= 2 && buf[vs] == '"' && buf[ve - 1] == '"') {
 		vs++;

@@ -1852,6 +1852,195 @@ TEST(many_empty_lines_linear)
 	CHECK(secs(c) < 5.0);
 }
 
+/*
+ * The scans that look at a word at a time: a LF (or ';', ',', '"', a
+ * CTL) at every offset of a word, buffers ending at and around word
+ * boundaries.  Every input and every prefix of it is in a heap block of
+ * exactly its length.
+ */
+static enum rtsp_parse_result parse_exact(const char *s, u32 n,
+					  struct rtsp_msg *m)
+{
+	char *b = malloc(n ? n : 1);
+	enum rtsp_parse_result r;
+
+	if (!b)
+		abort();
+	memcpy(b, s, n);
+	r = rtsp_parse_msg(b, n, m);
+	free(b);
+	return r;
+}
+
+TEST(word_scan_lf_at_each_offset)
+{
+	static const char pad[] = "abcdefghijklmnopqrstuvwxyz";
+	struct rtsp_msg m;
+	struct in in;
+	char s[160];
+	int k, n, cut;
+
+	for (k = 0; k < 20; k++) {
+		n = snprintf(s, sizeof(s),
+			     "OPTIONS * RTSP/1.0\r\nX-Pad: %.*s\r\n"
+			     "CSeq: 7\nSession: %.*s;timeout=5\r\n\r\n",
+			     k, pad, k + 1, pad);
+		in = in_of(s, n);
+
+		CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
+		CHECK_EQ(m.len, n);
+		CHECK_SPAN(in, m.cseq, "7");
+		CHECK_EQ(m.session.len, k + 1);
+		for (cut = 0; cut < n; cut++)
+			CHECK_EQ(parse_exact(s, cut, &m),
+				 RTSP_PARSE_INCOMPLETE);
+	}
+}
+
+TEST(word_scan_uri_lengths)
+{
+	struct rtsp_msg m;
+	char s[96];
+	int k, n, bad;
+
+	for (k = 1; k < 20; k++) {
+		memset(s, 0, sizeof(s));
+		memcpy(s, "PLAY ", 5);
+		memset(s + 5, '\xc3', k);
+		memcpy(s + 5 + k, " RTSP/1.0\r\n\r\n", 13);
+		n = 5 + k + 13;
+		CHECK_EQ(parse_exact(s, n, &m), RTSP_PARSE_OK);
+		CHECK_EQ(m.method, RTSP_METHOD_PLAY);
+		/* A CTL or DEL anywhere in the URI. */
+		for (bad = 0; bad < k; bad++) {
+			s[5 + bad] = bad & 1 ? '\x7f' : '\x01';
+			CHECK_EQ(parse_exact(s, n, &m), RTSP_PARSE_INVALID);
+			/* Cut before the line ends: still invalid. */
+			CHECK_EQ(parse_exact(s, 5 + k, &m),
+				 RTSP_PARSE_INVALID);
+			s[5 + bad] = '\xc3';
+		}
+		/* Cut inside the URI, which is still good so far. */
+		CHECK_EQ(parse_exact(s, 5 + k, &m), RTSP_PARSE_INCOMPLETE);
+	}
+}
+
+TEST(word_scan_elem_at_each_offset)
+{
+	static const char pad[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	struct rtsp_tspec t;
+	struct in in;
+	char s[128];
+	u32 pos;
+	int k, n;
+
+	for (k = 0; k < 20; k++) {
+		n = snprintf(s, sizeof(s),
+			     "RTP/AVP/%.*s;x=\"%.*s;,\\\"\";client_port=%d,b",
+			     k, pad, k, pad, 1000 + k);
+		in = in_of(s, n);
+
+		pos = 0;
+		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+		CHECK_EQ(t.lower, RTSP_LOWER_OTHER);
+		CHECK_EQ(t.client.lo, 1000 + k);
+		CHECK_EQ(pos, n - 1);
+		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+		CHECK_SPAN(in, t.spec, "b");
+		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+		/* The same without its closing quote: bad, cursor at end. */
+		n = snprintf(s, sizeof(s), "RTP/AVP;x=\"%.*s\\\";y", k, pad);
+		in = in_of(s, n);
+		pos = 0;
+		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+		CHECK_EQ(pos, n);
+	}
+}
+
+/* Names of the same length (and first letter) as the ones we look for. */
+TEST(header_names_near_ours)
+{
+	struct in in = IN("RTSP/1.0 200 OK\r\n"
+			  "CSeX: 1\r\nCSEQ: 2\r\ncseq: 3\r\n"
+			  "Sessiom: a\r\nsESSION: b;timeout=1\r\n"
+			  "Transpore: c\r\nTRANSPORT: RTP/AVP/udP\r\n"
+			  "Content_Length: 5\r\nContent-Lengtx: 6\r\n"
+			  "content-LENGTH: 2\r\n\r\nhi");
+	struct rtsp_msg m;
+
+	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
+	CHECK_SPAN(in, m.cseq, "2");
+	CHECK_SPAN(in, m.session, "b");
+	CHECK_SPAN(in, m.transport, "RTP/AVP/udP");
+	CHECK_EQ(m.n_transport, 1);
+	CHECK_EQ(m.content_length, 2);
+	CHECK_EQ(m.len, in.len);
+}
+
+TEST(transport_params_near_ours)
+{
+	struct in in = IN("RTP/AVP/Tcp;client-port=1;client\x7fport=2;"
+			  "Client_Porx=3;CLIENT_PORT=4;moDE=\"PLAY\";modf=x;"
+			  "sourcf=y;Source=z;multicasT;unicasx;"
+			  "DESTINATION=h;destinatioN=i");
+	struct rtsp_tspec t;
+	u32 pos = 0;
+
+	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	in = IN("RTP/AVP/Tcp;client-port=1;client\x7fport=2;"
+		"Client_Porx=3;CLIENT_PORT=4;moDE=\"PLAY\";modf=x;"
+		"sourcf=y;Source=z;multicasT;unicasx;DESTINATION=h");
+	pos = 0;
+	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(t.lower, RTSP_LOWER_TCP);
+	CHECK_EQ(t.client.lo, 4);
+	CHECK_SPAN(in, t.mode, "PLAY");
+	CHECK_SPAN(in, t.source, "z");
+	CHECK_EQ(t.cast, RTSP_CAST_MULTICAST);
+	CHECK_SPAN(in, t.destination, "h");
+	CHECK_SPAN(in, t.destination_param, ";DESTINATION=h");
+}
+
+TEST(methods_near_ours)
+{
+	static const struct {
+		const char *name;
+		u8 method;
+	} cases[] = {
+		{ "PLAY", RTSP_METHOD_PLAY },
+		{ "PLAX", RTSP_METHOD_OTHER },
+		{ "PAUSE", RTSP_METHOD_PAUSE },
+		{ "PLAYS", RTSP_METHOD_OTHER },
+		{ "PLAY_NOTIFY", RTSP_METHOD_PLAY_NOTIFY },
+		{ "PLAY_NOTIFYX", RTSP_METHOD_OTHER },
+		{ "SETUP", RTSP_METHOD_SETUP },
+		{ "Setup", RTSP_METHOD_OTHER },
+		{ "SET_PARAMETER", RTSP_METHOD_SET_PARAMETER },
+		{ "SET_PARAMETERS", RTSP_METHOD_OTHER },
+		{ "GET_PARAMETER", RTSP_METHOD_GET_PARAMETER },
+		{ "RECORD", RTSP_METHOD_RECORD },
+		{ "REDIRECT", RTSP_METHOD_REDIRECT },
+		{ "RECORDS", RTSP_METHOD_OTHER },
+		{ "TEARDOWN", RTSP_METHOD_TEARDOWN },
+		{ "T", RTSP_METHOD_OTHER },
+		{ "OPTIONS", RTSP_METHOD_OPTIONS },
+		{ "DESCRIBE", RTSP_METHOD_DESCRIBE },
+		{ "ANNOUNCE", RTSP_METHOD_ANNOUNCE },
+		{ "ANNOUNCED", RTSP_METHOD_OTHER },
+	};
+	struct rtsp_msg m;
+	char s[64];
+	size_t k;
+	int n;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		n = snprintf(s, sizeof(s), "%s * RTSP/1.0\r\n\r\n",
+			     cases[k].name);
+		CHECK_EQ(parse_exact(s, n, &m), RTSP_PARSE_OK);
+		CHECK_EQ(m.method, cases[k].method);
+	}
+}
+
 int main(void)
 {
 	return unit_main();

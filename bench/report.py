@@ -359,6 +359,10 @@ if sc:
                         f"{d.get('ok')} / {d.get('sessions')}", "—"))
 
 # --- 5. parallel -------------------------------------------------------------------
+LOCKS = ("By construction the helper's own state is per connection (a spinlock in its per-connection "
+         "struct); max_per_host's index of client hosts has a lock per bucket, taken when a connection "
+         "starts or stops holding expectations; the one global lock on its path is the kernel's "
+         "(`nf_conntrack_expect_lock` when an expectation is added or removed, as for every helper).")
 par = control_table(
     "parallel", "parallel", "## 5. Parallelism (VMs): several decoders at once, 1 vs 2 vCPUs\n",
     "The control-path test with several decoders (one client thread and source address each) sending "
@@ -385,10 +389,13 @@ if par:
                         "vCPU threads competed with the other jobs on the host's 2 CPUs (load average above), "
                         "and multi-threaded TCG adds its own cost. These figures therefore do not show how the "
                         "helper scales; they need an idle host (or KVM). What they do show: helper and none "
-                        "moved together in both VMs. By construction the helper's own state is per connection "
-                        "(a spinlock in its per-connection struct); the global locks on its path are the "
-                        "kernel's (`nf_conntrack_expect_lock` when an expectation is added or removed, as for "
-                        "every helper).\n")
+                        "moved together in both VMs. " + LOCKS + "\n")
+        elif sh and sn:
+            verdict = ("within 10% of each other: the helper adds no serialization of its own"
+                       if sh >= 0.9 * sn else
+                       "less with the helper: look for a lock it serializes on")
+            body.append(f"With 2 vCPUs the connections/s grew {sh:.2f}x with the helper and {sn:.2f}x without "
+                        f"one, {verdict}. " + LOCKS + "\n")
     for (smp, seq), ((r_med, r_txt), *_rest) in ratios.items():
         body.append(f"- {smp} vCPU(s): ratio helper/none {r_txt}")
     body.append("")

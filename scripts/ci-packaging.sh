@@ -219,8 +219,10 @@ intree_build() {
 		echo "copy of $KSRC: $(($(date +%s) - t0))s" >>"$WORK/intree.times"
 	else
 		mkdir -p "$tree"
+		# Documentation's own files stay: lib/Kconfig.debug sources
+		# Documentation/Kconfig.
 		tar -xJf "$KTAR" -C "$tree" --strip-components=1 \
-			--exclude='linux-source-6.1/Documentation' \
+			--exclude='linux-source-6.1/Documentation/*/*' \
 			--exclude='linux-source-6.1/drivers/*.[ch]' \
 			--exclude='linux-source-6.1/sound/*.[ch]'
 		echo "tar -x $KTAR: $(($(date +%s) - t0))s" >>"$WORK/intree.times"

@@ -70,9 +70,10 @@ ports_of() {	# ports_of HOST: their UDP ports, sorted
 	rb_expect | grep "master-src=$1 " |
 		sed -n 's/.*proto=17 .* dport=\([0-9]*\) mask.*/\1/p' | sort -n | xargs
 }
-gate() {
-	rb_gate "$W/$1" "$DEC" 60000 && return 0
-	fail "decoder reached $1" "$(cat "$W/dec.out" "$W/dec.err")"
+gate() {	# gate FILE [PID NAME]: client NAME (decoder 1's) reached FILE
+	local pid=${2:-$DEC} name=${3:-dec}
+	rb_gate "$W/$1" "$pid" 60000 && return 0
+	fail "client $name reached $1" "$(cat "$W/$name.out" "$W/$name.err")"
 	e2e_exit
 }
 
@@ -174,11 +175,11 @@ fill=$((BOUND - held))
 } >"$W/dec2.json"
 rb_client dec2 "$NS_DEC2" ""
 DEC2=$RB_CLI_PID
-rb_gate "$W/d1.done" "$DEC2" 60000 || fail "decoder 2 reached d1" "$(cat "$W/dec2.err")"
+gate d1.done "$DEC2" dec2
 check_eq "decoder 2 filled up to max_per_host on one more connection" \
 	"$BOUND" "$(mine "$DEC2_4")"
 touch "$W/d2.go"
-rb_gate "$W/d2.done" "$DEC2" 60000 || fail "decoder 2 reached d2" "$(cat "$W/dec2.err")"
+gate d2.done "$DEC2" dec2
 check "at the bound: one more SETUP gets no expectation" eval "! rb_expect_port 27600"
 # The flood connection whose SETUP asked for port 40000 holds one.
 sport=$(rb_expect | sed -n 's/.* dport=40000 .*master-dst=[^ ]* sport=\([0-9]*\) .*/\1/p')
@@ -188,7 +189,7 @@ nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --sport "${sport:-1}" --dport 554
 check_eq "that connection deleted: decoder 2 holds one less" \
 	$((BOUND - 1)) "$(mine "$DEC2_4")"
 touch "$W/d3.go"
-rb_gate "$W/d3.done" "$DEC2" 60000 || fail "decoder 2 reached d3" "$(cat "$W/dec2.err")"
+gate d3.done "$DEC2" dec2
 check "then the next SETUP is expected (the share went with the connection)" \
 	rb_expect_port 27602
 touch "$W/c1.go"

@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Userspace tests of the pure parser (rtsp_parse.c), included from the
-# top-level Makefile:
+# Userspace tests of the pure parser (rtsp_parse.c) and of the NAT
+# decisions (rtsp_nat_plan.c), included from the top-level Makefile:
 #
-#   make test-unit              unit tests, gcc + ASan + UBSan
-#   make fuzz [FUZZ_TIME=60]    libFuzzer run over a copy of the seed corpus
-#   make fuzz-build             only build the fuzzer
+#   make test-unit              unit tests of both, gcc + ASan + UBSan
+#   make fuzz [FUZZ_TIME=60]    both libFuzzer harnesses, FUZZ_TIME s each,
+#                               over a copy of their seed corpora
+#   make fuzz-parse             the parser harness alone
+#   make fuzz-nat [FUZZ_NAT_RUNS=N]
+#                               the NAT planner harness alone; by count of
+#                               runs instead of time with FUZZ_NAT_RUNS
+#   make fuzz-build             only build the fuzzers
 #
 # Everything is built under build/ (gitignored).  Paths are taken from
 # where this file lives, so it works whatever the current directory is.
@@ -28,11 +33,18 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 UNIT_PARSER := $(UNIT_TOP)/rtsp_parse.c
 UNIT_DEPS := $(UNIT_PARSER) $(UNIT_TOP)/rtsp_parse.h
+UNIT_PLAN := $(UNIT_TOP)/rtsp_nat_plan.c
+UNIT_PLAN_DEPS := $(UNIT_DEPS) $(UNIT_PLAN) $(UNIT_TOP)/rtsp_nat_plan.h
 UNIT_BIN := $(UNIT_OUT)/test_parse
+UNIT_NAT_BIN := $(UNIT_OUT)/test_nat_plan
 FUZZ_BIN := $(FUZZ_OUT)/fuzz_parse
 FUZZ_LOG := $(FUZZ_OUT)/fuzz.log
+FUZZ_NAT_BIN := $(FUZZ_OUT)/fuzz_nat
+FUZZ_NAT_LOG := $(FUZZ_OUT)/fuzz-nat.log
+# A run of the NAT harness by count (e.g. 100000000) instead of FUZZ_TIME.
+FUZZ_NAT_RUNS ?=
 
-.PHONY: test-unit fuzz fuzz-build
+.PHONY: test-unit fuzz fuzz-build fuzz-parse fuzz-nat
 
 $(UNIT_BIN): $(UNIT_TOP)/tests/unit/test_parse.c \
 	     $(UNIT_TOP)/tests/unit/unit.h $(UNIT_DEPS)
@@ -40,36 +52,81 @@ $(UNIT_BIN): $(UNIT_TOP)/tests/unit/test_parse.c \
 	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -I$(UNIT_TOP) \
 		-o $@ $(UNIT_TOP)/tests/unit/test_parse.c $(UNIT_PARSER)
 
-# The binary's own last line is "N passed, N failed"; it exits 1 on any
-# failure, and the sanitizers abort it on any bad access.
-test-unit: $(UNIT_BIN)
-	$(UNIT_BIN)
+$(UNIT_NAT_BIN): $(UNIT_TOP)/tests/unit/test_nat_plan.c \
+		 $(UNIT_TOP)/tests/unit/unit.h $(UNIT_PLAN_DEPS)
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -I$(UNIT_TOP) \
+		-o $@ $(UNIT_TOP)/tests/unit/test_nat_plan.c $(UNIT_PLAN) \
+		$(UNIT_PARSER)
+
+# Each binary's own last line is "N passed, N failed"; it exits 1 on any
+# failure, and the sanitizers abort it on any bad access.  Both run, and
+# the target ends with their total, "unit: N passed, N failed"; a binary
+# that dies without its closing line counts as one more failure.
+test-unit: $(UNIT_BIN) $(UNIT_NAT_BIN)
+	@rc=0; pass=0; fail=0; \
+	for t in $(UNIT_BIN) $(UNIT_NAT_BIN); do \
+		echo "== $$(basename $$t)"; \
+		$$t >$$t.log 2>&1 || rc=1; \
+		cat $$t.log; \
+		line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed' $$t.log | \
+			tail -n1); \
+		if [ -z "$$line" ]; then fail=$$((fail + 1)); rc=1; continue; fi; \
+		pass=$$((pass + $$(echo "$$line" | cut -d' ' -f1))); \
+		fail=$$((fail + $$(echo "$$line" | cut -d' ' -f3))); \
+	done; \
+	echo "unit: $$pass passed, $$fail failed"; \
+	exit $$rc
 
 $(FUZZ_BIN): $(UNIT_TOP)/tests/fuzz/fuzz_parse.c $(UNIT_DEPS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -I$(UNIT_TOP) \
 		-o $@ $(UNIT_TOP)/tests/fuzz/fuzz_parse.c $(UNIT_PARSER)
 
-fuzz-build: $(FUZZ_BIN)
+$(FUZZ_NAT_BIN): $(UNIT_TOP)/tests/fuzz/fuzz_nat.c $(UNIT_PLAN_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -I$(UNIT_TOP) \
+		-o $@ $(UNIT_TOP)/tests/fuzz/fuzz_nat.c $(UNIT_PLAN) \
+		$(UNIT_PARSER)
 
-# A fresh copy of the seeds each run keeps tests/fuzz/corpus unchanged.
-# -timeout catches an input that loops; crashes land in build/fuzz/.
-fuzz: $(FUZZ_BIN)
-	@rm -rf $(FUZZ_OUT)/corpus
-	@mkdir -p $(FUZZ_OUT)/corpus
-	@cp $(UNIT_TOP)/tests/fuzz/corpus/* $(FUZZ_OUT)/corpus/
-	@echo "fuzz: running for $(FUZZ_TIME) s, log in $(FUZZ_LOG)"
-	@rc=0; \
-	$(FUZZ_BIN) -max_len=$(FUZZ_MAX_LEN) -max_total_time=$(FUZZ_TIME) \
+fuzz-build: $(FUZZ_BIN) $(FUZZ_NAT_BIN)
+
+# $(call fuzz_run,NAME,BIN,SEEDS,LOG,PREFIX,LIMIT,WHAT): one libFuzzer
+# run of BIN over a fresh copy of tests/fuzz/SEEDS in build/fuzz/SEEDS (the
+# seed corpora stay unchanged), with LIMIT (-max_total_time or -runs,
+# described as WHAT).  -timeout catches an input that loops; crashes land
+# in build/fuzz/ as PREFIX<kind>-<hash>.  A shell command list whose
+# status is the fuzzer's.
+fuzz_run = rm -rf $(FUZZ_OUT)/$(3) && mkdir -p $(FUZZ_OUT)/$(3) && \
+	cp $(UNIT_TOP)/tests/fuzz/$(3)/* $(FUZZ_OUT)/$(3)/ && \
+	echo "$(1): running for $(7), log in $(4)" && \
+	start=$$(date +%s) && \
+	rc=0 && { $(2) -max_len=$(FUZZ_MAX_LEN) $(6) \
 		-timeout=10 -print_final_stats=1 \
 		-dict=$(UNIT_TOP)/tests/fuzz/rtsp.dict \
-		-artifact_prefix=$(FUZZ_OUT)/ \
-		$(FUZZ_OUT)/corpus > $(FUZZ_LOG) 2>&1 || rc=$$?; \
-	if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_LOG); fi; \
-	execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
-		$(FUZZ_LOG)); \
-	echo "fuzz: $${execs:-?} execs in $(FUZZ_TIME) s, exit $$rc"; \
-	exit $$rc
+		-artifact_prefix=$(FUZZ_OUT)/$(5) \
+		$(FUZZ_OUT)/$(3) > $(4) 2>&1 || rc=$$?; } && \
+	if [ $$rc -ne 0 ]; then tail -n 40 $(4); fi && \
+	execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(4)) && \
+	echo "$(1): $${execs:-?} execs in $$(($$(date +%s) - start)) s, exit $$rc" && \
+	[ $$rc -eq 0 ]
+
+FUZZ_NAT_LIMIT = $(if $(FUZZ_NAT_RUNS),-runs=$(FUZZ_NAT_RUNS),-max_total_time=$(FUZZ_TIME))
+FUZZ_NAT_WHAT = $(if $(FUZZ_NAT_RUNS),$(FUZZ_NAT_RUNS) runs,$(FUZZ_TIME) s)
+FUZZ_PARSE_RUN = $(call fuzz_run,fuzz,$(FUZZ_BIN),corpus,$(FUZZ_LOG),,-max_total_time=$(FUZZ_TIME),$(FUZZ_TIME) s)
+FUZZ_NAT_RUN = $(call fuzz_run,fuzz-nat,$(FUZZ_NAT_BIN),corpus_nat,$(FUZZ_NAT_LOG),nat-,$(FUZZ_NAT_LIMIT),$(FUZZ_NAT_WHAT))
+
+fuzz-parse: $(FUZZ_BIN)
+	@$(FUZZ_PARSE_RUN)
+
+fuzz-nat: $(FUZZ_NAT_BIN)
+	@$(FUZZ_NAT_RUN)
+
+# Both, the second even when the first fails; fails if either does.
+fuzz: $(FUZZ_BIN) $(FUZZ_NAT_BIN)
+	@st=0; ( $(FUZZ_PARSE_RUN) ) || st=1; \
+	( $(FUZZ_NAT_RUN) ) || st=1; \
+	exit $$st
 
 # Differential fuzzing: the parser against the reference revision
 # FUZZ_REF (the last one fuzzed at length), for changes made for speed.

@@ -24,6 +24,7 @@
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/jhash.h>
+#include <linux/llist.h>
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
@@ -37,6 +38,7 @@
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
+#include <net/netfilter/nf_conntrack_seqadj.h>
 #include <net/netfilter/nf_conntrack_zones.h>
 
 #include "netfilter_helpers.h"
@@ -47,12 +49,14 @@
 
 #define RTSP_HELPER_NAME	"rtsp"
 #define RTSP_MAX_PORTS		8
-/* Transport specs with ports handled per SETUP; more are ignored. */
-#define RTSP_MAX_SPECS		8
 /* Media ports remembered per control connection (the newest win). */
 #define RTSP_MEDIA_MAX		8
 /* Longest message head held while the rest of it is on its way. */
 #define RTSP_HOLD_MAX		2048
+/* NATed SETUPs whose mapping a retransmission must get again. */
+#define RTSP_REMAP_MAX		2
+/* Times a split SETUP is held back before it is let through. */
+#define RTSP_HOLDBACK_MAX	4
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP connection tracking helper");
@@ -120,6 +124,7 @@ static struct nf_conntrack_helper rtsp_helpers[RTSP_MAX_PORTS * 2] __read_mostly
 
 struct rtsp_bounce {
 	char buf[RTSP_BOUNCE_MAX];
+	struct nf_rtsp_msg_ctx c;	/* what the NAT helper is handed */
 };
 
 static DEFINE_PER_CPU(struct rtsp_bounce, rtsp_bounce);
@@ -133,12 +138,35 @@ enum rtsp_media_state {
 	RTSP_MEDIA_FLOWING,		/* @child is its conntrack */
 };
 
+/*
+ * A media port of a session.  Behind NAT it holds its router port in
+ * rtsp_ports[] (@owned), at the address the server of @master sends to:
+ * its key does not change while it is there, and @state, @child and
+ * @expires change only under rtsp_ports_lock too, so that other
+ * connections can tell if it is alive.
+ */
 struct rtsp_media {
+	struct hlist_node port_node;
 	struct nf_conntrack_tuple child;	/* original tuple of the flow */
+	struct nf_conn *master;		/* the control connection */
+	unsigned long expires;		/* EXPECTED: when that ends */
 	u32 session;			/* hash of the Session id, 0: unknown */
 	u32 cseq;			/* hash of the SETUP's CSeq */
 	__be16 port;			/* where the media is expected */
+	__be16 client_port;		/* the client's own port behind it */
 	u8 state;			/* enum rtsp_media_state */
+	bool owned;			/* in rtsp_ports[] */
+};
+
+/*
+ * A message the NAT helper rewrote, for its retransmissions: a SETUP (its
+ * mapping, until its reply) or a SETUP reply.
+ */
+struct rtsp_remap {
+	u32 seq;			/* of the message's first byte */
+	u32 hdr_len;			/* its head, as first seen */
+	u32 cseq;			/* hash of its CSeq, 0: slot free */
+	u16 port[RTSP_MAX_SPECS];
 };
 
 /* One direction of the control connection's byte stream. */
@@ -147,22 +175,29 @@ struct rtsp_stream {
 	u32 skip;			/* body bytes still to come */
 	u32 held;			/* bytes of a message head in @hold */
 	bool synced;			/* @next_seq is valid */
+	/* A split SETUP was dropped at @next_seq, @holdbacks times. */
+	bool holding;
+	u8 holdbacks;
 	char *hold;			/* RTSP_HOLD_MAX bytes while in use */
 };
 
 struct rtsp_conn {
 	struct rcu_head rcu;
+	struct llist_node unload_node;
 	/* In rtsp_hosts[] while it may hold expectations (@indexed). */
 	struct hlist_node host_node;
 	struct nf_conn *ct;		/* whose helper data points here */
 	spinlock_t lock;		/* everything below but... */
 	bool indexed;			/* ...these two: the bucket's lock */
 	bool dead;			/* ->destroy ran: never indexed again */
+	bool released;			/* (conn->lock) no port may be held */
 	/* The NAT helper gave a SETUP other ports: replies need restoring. */
 	bool remapped;
 	u8 next_slot;			/* in @media, the next one to evict */
+	u8 next_remap[IP_CT_DIR_MAX];	/* in @remap, the next to reuse */
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
+	struct rtsp_remap remap[IP_CT_DIR_MAX][RTSP_REMAP_MAX];
 };
 
 /*
@@ -181,6 +216,20 @@ struct rtsp_host_bucket {
 
 static struct rtsp_host_bucket rtsp_hosts[1 << RTSP_HOSTS_BITS];
 static u32 rtsp_hosts_seed __read_mostly;
+
+/*
+ * Router ports held by sessions behind NAT, hashed by address and port: a
+ * port goes to one session at a time, also once its expectation is used
+ * up by the flow.  SETUPs are rare: one lock serves them all.  It is taken
+ * under conn->lock, with BH off.
+ */
+#define RTSP_PORTS_BITS		8
+
+static struct hlist_head rtsp_ports[1 << RTSP_PORTS_BITS];
+static DEFINE_SPINLOCK(rtsp_ports_lock);
+
+/* Connections whose state unload frees, out of the conntrack hash lock. */
+static LLIST_HEAD(rtsp_unload_list);
 
 /* In nf_conn_help::data. */
 struct nf_ct_rtsp_master {
@@ -267,16 +316,96 @@ static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 	spin_unlock_bh(&b->lock);
 }
 
-/* A packet of this connection may still be in rtsp_help() elsewhere. */
+static struct hlist_head *rtsp_port_bucket(const struct net *net,
+					   const union nf_inet_addr *addr,
+					   __be16 port)
+{
+	u32 seed = rtsp_hosts_seed ^ net_hash_mix(net) ^ (__force u32)port;
+
+	return &rtsp_ports[hash_32(jhash2(addr->all, 4, seed),
+				   RTSP_PORTS_BITS)];
+}
+
+/*
+ * Does @md, in rtsp_ports[], still hold its port (rtsp_ports_lock held)?
+ * Its expectation until it would have timed out, then its flow while
+ * that lives: a flow ends with no word to us, so look.
+ */
+static bool rtsp_media_live(const struct rtsp_media *md)
+{
+	const struct nf_conntrack_tuple_hash *h;
+	struct nf_conn *child;
+	bool live;
+
+	if (md->state == RTSP_MEDIA_EXPECTED)
+		return time_before(jiffies, md->expires);
+	h = nf_conntrack_find_get(nf_ct_net(md->master), nf_ct_zone(md->master),
+				  &md->child);
+	if (!h)
+		return false;
+	child = nf_ct_tuplehash_to_ctrack(h);
+	live = child->master == md->master && !nf_ct_is_dying(child);
+	nf_ct_put(child);
+	return live;
+}
+
+/* The router address an owned media port is held at. */
+static const union nf_inet_addr *rtsp_media_addr(const struct rtsp_media *md)
+{
+	return &md->master->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
+}
+
+static bool rtsp_port_busy(const struct net *net, u8 family,
+			   const union nf_inet_addr *addr, __be16 port)
+{
+	const struct rtsp_media *md;
+
+	hlist_for_each_entry(md, rtsp_port_bucket(net, addr, port), port_node)
+		if (md->port == port && nf_ct_l3num(md->master) == family &&
+		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
+		    net_eq(nf_ct_net(md->master), net) && rtsp_media_live(md))
+			return true;
+	return false;
+}
+
+/* @md no longer holds a port (conn->lock held). */
+static void rtsp_media_free(struct rtsp_media *md)
+{
+	if (md->owned) {
+		spin_lock(&rtsp_ports_lock);
+		hlist_del(&md->port_node);
+		md->owned = false;
+		spin_unlock(&rtsp_ports_lock);
+	}
+	md->state = RTSP_MEDIA_FREE;
+}
+
+/*
+ * A packet of this connection may still be in rtsp_help() elsewhere: it
+ * holds conn->lock while it uses the state, and @released tells it that
+ * no port may be taken any more.
+ */
+static void rtsp_conn_release(struct rtsp_conn *conn)
+{
+	unsigned int i;
+
+	spin_lock_bh(&conn->lock);
+	conn->released = true;
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		rtsp_media_free(&conn->media[i]);
+	spin_unlock_bh(&conn->lock);
+	rtsp_host_index(conn, false, true);
+	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+}
+
+/* ->destroy: never called under a conntrack hash lock (see unload). */
 static void rtsp_destroy(struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
 
-	if (!conn)
-		return;
-	rtsp_host_index(conn, false, true);
-	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+	if (conn)
+		rtsp_conn_release(conn);
 }
 
 static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
@@ -351,19 +480,33 @@ struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_expect_alloc);
 
+/* The state @ct has from our helper, if it is ours (under RCU). */
+static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
+{
+	const struct nf_conntrack_helper *helper;
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_ct_rtsp_master *m;
+
+	if (!help)
+		return NULL;
+	helper = rcu_dereference(help->helper);
+	if (!helper || helper->me != THIS_MODULE)
+		return NULL;
+	m = nfct_help_data(ct);
+	return READ_ONCE(m->conn);
+}
+
 /* Called for each new media flow, NATed or not: remember its tuple. */
 void nf_ct_rtsp_media_started(struct nf_conn *child,
 			      struct nf_conntrack_expect *exp)
 {
-	struct nf_conn *ct = exp->master;
-	struct nf_ct_rtsp_master *m;
 	struct rtsp_conn *conn;
 	unsigned int i;
 
-	if (!nfct_help(ct) || READ_ONCE(rtsp_unloading))
+	/* Only a master of ours has our state (ctnetlink can pick any). */
+	if (READ_ONCE(rtsp_unloading))
 		return;
-	m = nfct_help_data(ct);
-	conn = READ_ONCE(m->conn);
+	conn = rtsp_conn_of(exp->master);
 	if (!conn)
 		return;
 
@@ -373,8 +516,10 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 
 		if (md->state == RTSP_MEDIA_EXPECTED &&
 		    md->port == exp->tuple.dst.u.udp.port) {
+			spin_lock(&rtsp_ports_lock);
 			md->child = child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 			md->state = RTSP_MEDIA_FLOWING;
+			spin_unlock(&rtsp_ports_lock);
 			pr_debug("media port %u: flow started\n",
 				 ntohs(md->port));
 			break;
@@ -384,28 +529,177 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 
-/* Remember an expected media port, evicting the oldest when full. */
+static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
+				       const struct rtsp_media *md)
+{
+	const struct nf_conntrack_tuple_hash *h;
+	struct nf_conn *child;
+
+	h = nf_conntrack_find_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child);
+	if (!h)
+		return NULL;
+	child = nf_ct_tuplehash_to_ctrack(h);
+	if (child->master != ct) {
+		nf_ct_put(child);
+		return NULL;
+	}
+	return child;
+}
+
+static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_conntrack_expect *exp, *found = NULL;
+
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode) {
+		if (exp->tuple.dst.protonum == IPPROTO_UDP &&
+		    exp->tuple.dst.u.udp.port == port &&
+		    refcount_inc_not_zero(&exp->use)) {
+			found = exp;
+			break;
+		}
+	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	if (found) {
+		nf_ct_unexpect_related(found);
+		nf_ct_expect_put(found);
+	}
+}
+
+/* End the expectation or the flow of @md, and free it (conn->lock). */
+static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
+{
+	struct nf_conn *child;
+
+	if (md->state == RTSP_MEDIA_EXPECTED) {
+		rtsp_unexpect_port(ct, md->port);
+	} else if (md->state == RTSP_MEDIA_FLOWING) {
+		child = rtsp_find_child(ct, md);
+		if (child) {
+			nf_ct_kill(child);
+			nf_ct_put(child);
+		}
+	}
+	rtsp_media_free(md);
+}
+
+/*
+ * A free slot for a media port, other than @not; when all are in use the
+ * oldest one is reused (the newest SETUP wins).  Behind NAT its media
+ * ends with it: a router port is never in use with no session holding it.
+ */
+static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
+					  const struct rtsp_media *not)
+{
+	struct rtsp_media *md;
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		if (conn->media[i].state == RTSP_MEDIA_FREE &&
+		    &conn->media[i] != not)
+			return &conn->media[i];
+	do {
+		md = &conn->media[conn->next_slot];
+		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
+	} while (md == not);
+	pr_debug("media port %u: slot reused for a newer SETUP\n",
+		 ntohs(md->port));
+	if (md->owned)
+		rtsp_media_end(conn->ct, md);
+	else
+		rtsp_media_free(md);
+	return md;
+}
+
+/* Remember an expected media port of a connection without NAT. */
 static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 			   u32 session)
 {
 	struct rtsp_media *md = NULL;
 	unsigned int i;
 
+	/* The same port asked again: its expectation was just replaced. */
 	for (i = 0; i < RTSP_MEDIA_MAX && !md; i++)
-		if (conn->media[i].state == RTSP_MEDIA_FREE ||
-		    conn->media[i].port == htons(port))
+		if (conn->media[i].state != RTSP_MEDIA_FREE &&
+		    !conn->media[i].owned && conn->media[i].port == htons(port))
 			md = &conn->media[i];
-	if (!md) {
-		md = &conn->media[conn->next_slot];
-		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
-	}
+	if (md)
+		rtsp_media_free(md);
+	else
+		md = rtsp_media_slot(conn, NULL);
 	*md = (struct rtsp_media){
+		.master	 = conn->ct,
 		.session = session,
 		.cseq	 = cseq,
 		.port	 = htons(port),
+		.client_port = htons(port),
 		.state	 = RTSP_MEDIA_EXPECTED,
 	};
 }
+
+int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
+		     u16 port, int step, u16 client_lo, u16 client_hi)
+{
+	struct rtsp_conn *conn = c->owner;
+	struct nf_conn *ct = conn->ct;
+	const struct net *net = nf_ct_net(ct);
+	u16 want[2] = { client_lo, client_hi };
+	struct rtsp_media *md[2] = { };
+	unsigned int i, n = step ? 2 : 1;
+	__be16 p[2];
+
+	if (conn->released)
+		return -ENOENT;
+	p[0] = htons(port);
+	p[1] = htons(port + step);
+	/* Slots first: ending an old media takes other locks. */
+	for (i = 0; i < n; i++)
+		md[i] = rtsp_media_slot(conn, md[0]);
+
+	spin_lock(&rtsp_ports_lock);
+	for (i = 0; i < n; i++) {
+		if (rtsp_port_busy(net, nf_ct_l3num(ct), addr, p[i])) {
+			spin_unlock(&rtsp_ports_lock);
+			return 1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		*md[i] = (struct rtsp_media){
+			.master	 = ct,
+			.expires = jiffies + rtsp_exp_policy.timeout * HZ,
+			.session = c->session,
+			.cseq	 = c->cseq,
+			.port	 = p[i],
+			.client_port = htons(want[i]),
+			.state	 = RTSP_MEDIA_EXPECTED,
+			.owned	 = true,
+		};
+		hlist_add_head(&md[i]->port_node,
+			       rtsp_port_bucket(net, addr, p[i]));
+	}
+	spin_unlock(&rtsp_ports_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(nf_ct_rtsp_claim);
+
+void nf_ct_rtsp_unclaim(struct nf_rtsp_msg_ctx *c,
+			const union nf_inet_addr *addr, u16 port, int step)
+{
+	struct rtsp_conn *conn = c->owner;
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		struct rtsp_media *md = &conn->media[i];
+
+		if (md->owned && md->state == RTSP_MEDIA_EXPECTED &&
+		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
+		    (md->port == htons(port) ||
+		     (step && md->port == htons(port + step))))
+			rtsp_media_end(conn->ct, md);
+	}
+}
+EXPORT_SYMBOL_GPL(nf_ct_rtsp_unclaim);
 
 /* Without NAT the media goes to the client itself. */
 static int rtsp_expect_related(struct nf_conntrack_expect *exp)
@@ -434,27 +728,23 @@ static int rtsp_expect_related(struct nf_conntrack_expect *exp)
 	return nf_ct_expect_related(exp, 0);
 }
 
-/* Expect the media of one UDP unicast transport spec of a SETUP. */
-static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
-				     struct nf_conn *ct,
-				     enum ip_conntrack_info ctinfo)
+/* Without NAT: expect the media of spec @k of a SETUP at the client. */
+static unsigned int rtsp_expect_spec(struct nf_rtsp_msg_ctx *c,
+				     unsigned int k, struct nf_conn *ct,
+				     enum ip_conntrack_info ctinfo,
+				     unsigned int *n_port)
 {
 	struct nf_conntrack_expect *exp[RTSP_MAX_SPEC_PORTS] = { };
-	const struct rtsp_ports *cp = &c->spec->client;
+	const struct rtsp_ports *cp = &c->spec[k].client;
 	unsigned int i, n = rtsp_spec_ports(cp);
-	const struct nf_nat_rtsp_hooks *nat;
 	unsigned int ret = NF_ACCEPT;
+	u16 port;
 	int err;
 
-	c->n_port = 0;
-	nat = rcu_dereference(nf_nat_rtsp_hooks);
-	if (nat && ct->status & IPS_NAT_MASK)
-		return nat->expect(c, ct, ctinfo);
-
+	*n_port = 0;
 	for (i = 0; i < n; i++) {
-		c->port[i] = i ? cp->hi : cp->lo;
-		exp[i] = nf_ct_rtsp_expect_alloc(ct, CTINFO2DIR(ctinfo),
-						 c->port[i]);
+		port = i ? cp->hi : cp->lo;
+		exp[i] = nf_ct_rtsp_expect_alloc(ct, CTINFO2DIR(ctinfo), port);
 		if (!exp[i]) {
 			nf_ct_helper_log(c->skb, ct, "cannot alloc expectation");
 			ret = NF_DROP;
@@ -464,7 +754,7 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 		if (err) {
 			nf_ct_helper_log(c->skb, ct,
 					 "cannot add expectation for port %u: %d",
-					 c->port[i], err);
+					 port, err);
 			ret = NF_DROP;
 			break;
 		}
@@ -473,7 +763,7 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_spec_ctx *c,
 	if (ret != NF_ACCEPT && i == 1)
 		nf_ct_unexpect_related(exp[0]);
 	else if (ret == NF_ACCEPT)
-		c->n_port = n;
+		*n_port = n;
 	for (i = 0; i < n; i++)
 		if (exp[i])
 			nf_ct_expect_put(exp[i]);
@@ -493,22 +783,6 @@ static unsigned int rtsp_live_expectations(const struct nf_conn *ct)
 	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
 		n += !nf_ct_exp_is_expired(exp);
 	return n;
-}
-
-/* The state @ct has from our helper, if it is ours (under RCU). */
-static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
-{
-	const struct nf_conntrack_helper *helper;
-	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_ct_rtsp_master *m;
-
-	if (!help)
-		return NULL;
-	helper = rcu_dereference(help->helper);
-	if (!helper || helper->me != THIS_MODULE)
-		return NULL;
-	m = nfct_help_data(ct);
-	return READ_ONCE(m->conn);
 }
 
 /*
@@ -556,60 +830,93 @@ static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 	       !spec->interleaved && spec->client.lo;
 }
 
-/*
- * Walk the transport specs of a SETUP (or, for NAT, of its reply).  The
- * NAT helper may resize a spec; later offsets move by the same amount.
- */
-static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
-				    struct rtsp_msg *msg, struct nf_conn *ct,
-				    enum ip_conntrack_info ctinfo,
-				    struct rtsp_conn *conn)
+/* The mapping a NATed SETUP at @seq got before, if it is a retransmission. */
+static struct rtsp_remap *rtsp_remap_find(struct rtsp_conn *conn, u32 seq,
+					  u32 hdr_len)
 {
-	const struct nf_nat_rtsp_hooks *nat = NULL;
-	bool request = msg->type == RTSP_MSG_REQUEST;
-	unsigned int i, handled = 0, ret = NF_ACCEPT;
-	u32 cseq = 0, session = 0, pos = 0;
-	unsigned int held = 0, limit = 0;
-	struct rtsp_tspec spec;
+	struct rtsp_remap *r = conn->remap[IP_CT_DIR_ORIGINAL];
+	unsigned int i;
+
+	for (i = 0; i < RTSP_REMAP_MAX; i++)
+		if (r[i].cseq && r[i].seq == seq && r[i].hdr_len == hdr_len)
+			return &r[i];
+	return NULL;
+}
+
+/* Its reply came: the server has the SETUP, none will come again. */
+static void rtsp_remap_done(struct rtsp_conn *conn, u32 cseq)
+{
+	struct rtsp_remap *r = conn->remap[IP_CT_DIR_ORIGINAL];
+	unsigned int i;
+
+	for (i = 0; i < RTSP_REMAP_MAX; i++)
+		if (r[i].cseq == cseq)
+			r[i].cseq = 0;
+}
+
+static void rtsp_remap_add(struct rtsp_conn *conn, enum ip_conntrack_dir dir,
+			   const struct nf_rtsp_msg_ctx *c, u32 seq,
+			   u32 hdr_len)
+{
+	struct rtsp_remap *r = &conn->remap[dir][conn->next_remap[dir]];
+
+	conn->next_remap[dir] = (conn->next_remap[dir] + 1) % RTSP_REMAP_MAX;
+	r->seq = seq;
+	r->hdr_len = hdr_len;
+	r->cseq = c->cseq ?: 1;
+	memcpy(r->port, c->port, sizeof(r->port));
+}
+
+/* The client's own port behind router port @port of this connection. */
+static u16 rtsp_client_port(const struct rtsp_conn *conn, u16 port)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		if (conn->media[i].owned &&
+		    conn->media[i].port == htons(port))
+			return ntohs(conn->media[i].client_port);
+	return 0;
+}
+
+/*
+ * Collect the UDP unicast transport specs of a SETUP (or, behind NAT, of
+ * its reply) into @c, up to what max_per_host allows.
+ */
+static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
+				       const struct rtsp_msg *msg,
+				       struct nf_conn *ct, bool count)
+{
+	unsigned int n = 0, held = 0, limit = 0, want;
+	u32 pos = 0;
 	int r;
 
-	if (request) {
-		cseq = rtsp_hash(c->msg, &msg->cseq);
-		session = rtsp_hash(c->msg, &msg->session);
-	} else {
-		nat = rcu_dereference(nf_nat_rtsp_hooks);
-		if (!nat || !(ct->status & IPS_NAT_MASK) || c->msgoff < 0 ||
-		    (conn && !conn->remapped))
-			return NF_ACCEPT;
-	}
-
-	c->spec = &spec;
 	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
-					&spec)) != 0) {
+					&c->spec[n])) != 0) {
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
 				     rtsp_method_name(msg));
 			continue;
 		}
-		if (!rtsp_spec_wants_udp(&spec))
+		if (!rtsp_spec_wants_udp(&c->spec[n]))
 			continue;
-		if (handled++ == RTSP_MAX_SPECS) {
+		if (n == RTSP_MAX_SPECS) {
 			rtsp_log_bad(ct, "ignoring transport specs past the first "
 				     __stringify(RTSP_MAX_SPECS), "SETUP");
 			break;
 		}
 		pr_debug("%s: udp transport, client ports %u-%u\n",
-			 request ? "SETUP" : "reply", spec.client.lo,
-			 spec.client.hi);
+			 rtsp_method_name(msg), c->spec[n].client.lo,
+			 c->spec[n].client.hi);
 
 		/*
 		 * Every port counts against max_per_host, the specs of this
 		 * SETUP included: its ports are not in the table yet.
 		 */
-		if (request && handled == 1) {
+		if (count && !n) {
 			limit = READ_ONCE(max_per_host);
 			/* Without our state its expectations would go uncounted. */
-			if (limit && !conn) {
+			if (limit && !c->owner) {
 				rtsp_log_bad(ct, "no connection state to count max_per_host",
 					     "SETUP not expected");
 				break;
@@ -617,31 +924,94 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_spec_ctx *c,
 			if (limit)
 				held = rtsp_host_expectations(ct, limit);
 		}
-		if (limit && held + rtsp_spec_ports(&spec.client) > limit) {
+		want = rtsp_spec_ports(&c->spec[n].client);
+		if (count && limit && held + want > limit) {
 			rtsp_log_bad(ct, "client holds max_per_host expectations",
 				     "SETUP not expected");
 			break;
 		}
-		c->delta = 0;
-		if (request)
-			ret = rtsp_expect_spec(c, ct, ctinfo);
-		else
-			ret = nat->reply(c, ct, ctinfo);
-		if (ret != NF_ACCEPT)
-			break;
-		held += request ? c->n_port : 0;
-		if (conn && request && c->n_port) {
+		held += want;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The transport specs of a SETUP (or, for NAT, of its reply) at @seq: all
+ * of them are expected, then the NAT helper rewrites the message once.
+ */
+static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
+				    struct rtsp_msg *msg, struct nf_conn *ct,
+				    enum ip_conntrack_info ctinfo,
+				    struct rtsp_conn *conn, u32 seq)
+{
+	const struct nf_nat_rtsp_hooks *nat = rcu_dereference(nf_nat_rtsp_hooks);
+	bool natted = nat && (ct->status & IPS_NAT_MASK);
+	bool request = msg->type == RTSP_MSG_REQUEST;
+	unsigned int i, n, n_port, ret = NF_ACCEPT;
+	struct rtsp_remap *remap = NULL;
+
+	if (!request && (!natted || !conn || !conn->remapped ||
+			 c->msgoff < 0))
+		return NF_ACCEPT;
+
+	c->owner = conn;
+	c->cseq = rtsp_hash(c->msg, &msg->cseq);
+	c->session = rtsp_hash(c->msg, &msg->session);
+	c->delta = 0;
+	c->reuse = false;
+	memset(c->port, 0, sizeof(c->port));
+	if (request && natted && conn)
+		remap = rtsp_remap_find(conn, seq, msg->hdr_len);
+	n = rtsp_collect_specs(c, msg, ct, request && !remap);
+	c->n_spec = n;
+	if (!n)
+		return NF_ACCEPT;
+
+	if (!request) {
+		for (i = 0; i < n; i++)
+			c->port[i] = rtsp_client_port(conn, c->spec[i].client.lo);
+		ret = nat->reply(c, ct, ctinfo);
+		if (ret == NF_ACCEPT && c->delta)
+			rtsp_remap_add(conn, IP_CT_DIR_REPLY, c, seq,
+				       msg->hdr_len);
+	} else if (natted) {
+		/* Router ports are held by sessions: that needs our state. */
+		if (!conn) {
+			nf_ct_helper_log(c->skb, ct, "no state for a NATed SETUP");
+			return NF_DROP;
+		}
+		if (remap) {
+			memcpy(c->port, remap->port, sizeof(c->port));
+			c->reuse = true;
+		}
+		ret = nat->setup(c, ct, ctinfo);
+		if (ret == NF_ACCEPT && !remap) {
+			rtsp_remap_add(conn, IP_CT_DIR_ORIGINAL, c, seq,
+				       msg->hdr_len);
+			for (i = 0; i < n; i++)
+				if (c->port[i] != c->spec[i].client.lo)
+					conn->remapped = true;
 			if (!READ_ONCE(conn->indexed))
 				rtsp_host_index(conn, true, false);
-			if (c->port[0] != spec.client.lo)
-				conn->remapped = true;
 		}
-		for (i = 0; conn && request && i < c->n_port; i++)
-			rtsp_media_add(conn, c->port[i], cseq, session);
-		pos += c->delta;
-		msg->transport.len += c->delta;
-		msg->len += c->delta;
+	} else {
+		for (i = 0; i < n && ret == NF_ACCEPT; i++) {
+			ret = rtsp_expect_spec(c, i, ct, ctinfo, &n_port);
+			if (ret != NF_ACCEPT || !conn)
+				continue;
+			if (!READ_ONCE(conn->indexed))
+				rtsp_host_index(conn, true, false);
+			rtsp_media_add(conn, c->spec[i].client.lo, c->cseq,
+				       c->session);
+			if (n_port > 1)
+				rtsp_media_add(conn, c->spec[i].client.hi,
+					       c->cseq, c->session);
+		}
 	}
+	msg->transport.len += c->delta;
+	msg->hdr_len += c->delta;
+	msg->len += c->delta;
 	return ret;
 }
 
@@ -657,23 +1027,6 @@ static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
 		    md->cseq == cseq)
 			md->session = session;
 	}
-}
-
-static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
-				       const struct rtsp_media *md)
-{
-	const struct nf_conntrack_tuple_hash *h;
-	struct nf_conn *child;
-
-	h = nf_conntrack_find_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child);
-	if (!h)
-		return NULL;
-	child = nf_ct_tuplehash_to_ctrack(h);
-	if (child->master != ct) {
-		nf_ct_put(child);
-		return NULL;
-	}
-	return child;
 }
 
 /*
@@ -698,7 +1051,7 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 		if (!child) {
 			pr_debug("keep-alive: media port %u: flow gone\n",
 				 ntohs(md->port));
-			md->state = RTSP_MEDIA_FREE;
+			rtsp_media_free(md);
 			continue;
 		}
 		if (nf_ct_expires(child) < timeout) {
@@ -707,27 +1060,6 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 			rtsp_ct_refresh(child, skb, timeout);
 		}
 		nf_ct_put(child);
-	}
-}
-
-static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
-{
-	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_conntrack_expect *exp, *found = NULL;
-
-	spin_lock_bh(&nf_conntrack_expect_lock);
-	hlist_for_each_entry(exp, &help->expectations, lnode) {
-		if (exp->tuple.dst.protonum == IPPROTO_UDP &&
-		    exp->tuple.dst.u.udp.port == port &&
-		    refcount_inc_not_zero(&exp->use)) {
-			found = exp;
-			break;
-		}
-	}
-	spin_unlock_bh(&nf_conntrack_expect_lock);
-	if (found) {
-		nf_ct_unexpect_related(found);
-		nf_ct_expect_put(found);
 	}
 }
 
@@ -740,7 +1072,6 @@ static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
 static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
 			  u32 session)
 {
-	struct nf_conn *child;
 	unsigned int i, pass;
 	bool any = false;
 
@@ -752,31 +1083,33 @@ static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
 			    (session && md->session != (pass ? 0 : session)))
 				continue;
 			any = true;
-			if (md->state == RTSP_MEDIA_EXPECTED) {
-				rtsp_unexpect_port(ct, md->port);
-			} else {
-				child = rtsp_find_child(ct, md);
-				if (child) {
-					nf_ct_kill(child);
-					nf_ct_put(child);
-				}
-			}
 			pr_debug("TEARDOWN: media port %u ended\n",
 				 ntohs(md->port));
-			md->state = RTSP_MEDIA_FREE;
+			rtsp_media_end(ct, md);
 		}
 		if (!session)
 			break;
 	}
 }
 
+/* Per packet, beside what the NAT helper is handed. */
+struct rtsp_pkt {
+	u32 seq;			/* of the payload's first byte */
+	s32 delta;			/* bytes the NAT helper added to it */
+	bool natted;			/* NATed, with nf_nat_rtsp loaded */
+	bool may_hold;			/* a split SETUP may be held back */
+	bool held_back;			/* it was: drop the packet */
+};
+
 /* Act on one whole message (its head, at least) at @c->msg. */
-static unsigned int rtsp_message(struct nf_rtsp_spec_ctx *c,
-				 struct rtsp_msg *msg, struct nf_conn *ct,
+static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
+				 struct rtsp_pkt *pk, struct rtsp_msg *msg,
+				 struct nf_conn *ct,
 				 enum ip_conntrack_info ctinfo,
 				 struct rtsp_conn *conn)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	unsigned int ret = NF_ACCEPT;
 
 	if (msg->type == RTSP_MSG_REQUEST && dir == IP_CT_DIR_ORIGINAL) {
 		if (conn)
@@ -787,21 +1120,47 @@ static unsigned int rtsp_message(struct nf_rtsp_spec_ctx *c,
 			return NF_ACCEPT;
 		pr_debug("SETUP, Transport: %.*s\n", (int)msg->transport.len,
 			 c->msg + msg->transport.off);
-		return rtsp_walk_specs(c, msg, ct, ctinfo, conn);
-	}
-
-	if (msg->type == RTSP_MSG_RESPONSE && dir == IP_CT_DIR_REPLY) {
+		ret = rtsp_walk_specs(c, msg, ct, ctinfo, conn,
+				      pk->seq + c->msgoff - pk->delta);
+	} else if (msg->type == RTSP_MSG_RESPONSE && dir == IP_CT_DIR_REPLY) {
 		if (conn && msg->session.len && msg->cseq.len)
 			rtsp_bind_session(conn, rtsp_hash(c->msg, &msg->cseq),
 					  rtsp_hash(c->msg, &msg->session));
+		if (conn && msg->cseq.len)
+			rtsp_remap_done(conn, rtsp_hash(c->msg, &msg->cseq));
 		if (msg->transport.len)
-			return rtsp_walk_specs(c, msg, ct, ctinfo, conn);
+			ret = rtsp_walk_specs(c, msg, ct, ctinfo, conn,
+					      pk->seq + c->msgoff - pk->delta);
+	} else {
+		return NF_ACCEPT;
 	}
-	return NF_ACCEPT;
+	pk->delta += c->delta;
+	c->delta = 0;
+	return ret;
+}
+
+/*
+ * Behind NAT, a SETUP whose head is cut by the end of the segment may
+ * need bytes rewritten that would be gone by the time the rest comes:
+ * hold it back (drop it, and what follows it) so that the client sends it
+ * again, whole (Linux joins the pieces when it retransmits).
+ */
+static bool rtsp_hold_back(const struct rtsp_pkt *pk, const char *p, u32 len)
+{
+	static const char setup[] = "SETUP ";
+	u32 i = 0;
+
+	if (!pk->may_hold)
+		return false;
+	while (i < len && (p[i] == '\r' || p[i] == '\n'))
+		i++;
+	len -= i;
+	return len && !memcmp(p + i, setup, min_t(u32, len, sizeof(setup) - 1));
 }
 
 /* Parse and act on the messages of the payload from offset @off on. */
-static unsigned int rtsp_payload(struct nf_rtsp_spec_ctx *c, u32 off,
+static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
+				 struct rtsp_pkt *pk, u32 off,
 				 struct nf_conn *ct,
 				 enum ip_conntrack_info ctinfo,
 				 struct rtsp_conn *conn, struct rtsp_stream *s)
@@ -814,17 +1173,22 @@ static unsigned int rtsp_payload(struct nf_rtsp_spec_ctx *c, u32 off,
 		c->msgoff = off;
 		c->msg = *c->dptr + off;
 		avail = *c->datalen - off;
+		c->msglen = avail;
 		switch (rtsp_parse_msg(c->msg, avail, &msg)) {
 		case RTSP_PARSE_OK:
-			ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+			ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
 			off += msg.len;
 			break;
 		case RTSP_PARSE_INCOMPLETE:
 			if (msg.hdr_len) {
 				/* Head complete: act now, skip the body. */
-				ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+				ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
 				if (s)
 					s->skip = msg.len - (*c->datalen - off);
+			} else if (rtsp_hold_back(pk, c->msg, avail)) {
+				pk->held_back = true;
+				pr_debug("split SETUP held back until it comes whole\n");
+				ret = NF_DROP;
 			} else if (s && avail <= RTSP_HOLD_MAX) {
 				if (!s->hold)
 					s->hold = kmalloc(RTSP_HOLD_MAX,
@@ -853,10 +1217,10 @@ static unsigned int rtsp_payload(struct nf_rtsp_spec_ctx *c, u32 off,
  * bytes from @*off on.  Returns false when the packet needs no more work.
  * Bytes of the message that arrived earlier can no longer be rewritten.
  */
-static bool rtsp_resume(struct nf_rtsp_spec_ctx *c, u32 *off,
-			struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-			struct rtsp_conn *conn, struct rtsp_stream *s,
-			unsigned int *ret)
+static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
+			u32 *off, struct nf_conn *ct,
+			enum ip_conntrack_info ctinfo, struct rtsp_conn *conn,
+			struct rtsp_stream *s, unsigned int *ret)
 {
 	u32 n = min(*c->datalen - *off, RTSP_HOLD_MAX - s->held);
 	u32 before = s->held;
@@ -865,18 +1229,19 @@ static bool rtsp_resume(struct nf_rtsp_spec_ctx *c, u32 *off,
 	memcpy(s->hold + s->held, *c->dptr + *off, n);
 	s->held += n;
 	c->msg = s->hold;
+	c->msglen = s->held;
 	c->msgoff = (int)*off - (int)before;
 
 	switch (rtsp_parse_msg(s->hold, s->held, &msg)) {
 	case RTSP_PARSE_OK:
 		s->held = 0;
-		*ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+		*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
 		*off += msg.len - before;
 		return *ret == NF_ACCEPT;
 	case RTSP_PARSE_INCOMPLETE:
 		if (msg.hdr_len) {
 			s->held = 0;
-			*ret = rtsp_message(c, &msg, ct, ctinfo, conn);
+			*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
 			s->skip = msg.len - (before + n);
 			return false;
 		}
@@ -892,19 +1257,78 @@ static bool rtsp_resume(struct nf_rtsp_spec_ctx *c, u32 *off,
 	return false;
 }
 
+/*
+ * A retransmission behind NAT: the messages of it that were rewritten get
+ * the same rewrite again (the TCP sequence adjustment of their first copy
+ * already counts it), in the order they come.  One cut otherwise than the
+ * first copy was cannot be rewritten the same way: drop it, so that it
+ * comes again.  @seen bytes of the segment were seen before.
+ */
+static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
+				struct rtsp_pkt *pk, u32 *off, u32 seen,
+				struct nf_conn *ct,
+				enum ip_conntrack_info ctinfo,
+				struct rtsp_conn *conn)
+{
+	const struct rtsp_remap *rm = conn->remap[CTINFO2DIR(ctinfo)];
+	unsigned int i, ret, done = 0;
+	const struct rtsp_remap *r;
+	struct rtsp_msg msg;
+	u32 at;
+
+	seen = min(seen, *c->datalen);
+
+	for (;;) {
+		r = NULL;
+		for (i = 0; i < RTSP_REMAP_MAX; i++) {
+			if (!rm[i].cseq || (done & BIT(i)) ||
+			    !before(rm[i].seq, pk->seq + seen) ||
+			    !after(rm[i].seq + rm[i].hdr_len, pk->seq))
+				continue;
+			if (!r || before(rm[i].seq, r->seq))
+				r = &rm[i];
+		}
+		if (!r)
+			return NF_ACCEPT;
+		done |= BIT(r - rm);
+		at = r->seq - pk->seq;
+		if (before(r->seq, pk->seq) || r->hdr_len > seen - at) {
+			rtsp_log_bad(ct, "retransmission cut unlike its rewritten copy",
+				     "dropped until it comes whole");
+			return NF_DROP;
+		}
+		/* Where it is now, behind the rewrites made before it. */
+		at += pk->delta;
+		c->msgoff = at;
+		c->msg = *c->dptr + at;
+		c->msglen = *c->datalen - at;
+		if (rtsp_parse_msg(c->msg, c->msglen, &msg) ==
+		    RTSP_PARSE_INVALID || msg.hdr_len != r->hdr_len)
+			return NF_DROP;
+		ret = rtsp_walk_specs(c, &msg, ct, ctinfo, conn, r->seq);
+		if (ret != NF_ACCEPT)
+			return ret;
+		*off += c->delta;
+		pk->delta += c->delta;
+		c->delta = 0;
+	}
+}
+
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	struct nf_rtsp_spec_ctx c = { .skb = skb, .protoff = protoff };
+	const struct nf_nat_rtsp_hooks *nat;
 	struct rtsp_stream *s = NULL, saved;
+	struct nf_rtsp_msg_ctx *c;
 	unsigned int ret = NF_ACCEPT;
+	struct rtsp_pkt pk = { };
 	struct rtsp_conn *conn;
-	unsigned int datalen;
+	unsigned int datalen, dataoff;
 	const struct tcphdr *th;
 	struct tcphdr _tcph;
 	const char *dptr;
-	u32 seq, end, off = 0, n;
+	u32 end, off = 0, n;
 	const u8 *first;
 	u8 _first;
 
@@ -914,17 +1338,19 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th)
 		return NF_ACCEPT;
-	c.dataoff = protoff + th->doff * 4;
-	if (c.dataoff >= skb->len)
+	dataoff = protoff + th->doff * 4;
+	if (dataoff >= skb->len)
 		return NF_ACCEPT;
 
 	/* Skip media interleaved in the control connection before copying. */
-	first = skb_header_pointer(skb, c.dataoff, 1, &_first);
+	first = skb_header_pointer(skb, dataoff, 1, &_first);
 	if (!first || *first == '$')
 		return NF_ACCEPT;
 	/* @th may point into the head that skb_linearize() frees. */
-	seq = ntohl(th->seq);
-	datalen = skb->len - c.dataoff;
+	pk.seq = ntohl(th->seq);
+	datalen = skb->len - dataoff;
+	nat = rcu_dereference(nf_nat_rtsp_hooks);
+	pk.natted = nat && (ct->status & IPS_NAT_MASK);
 
 	/*
 	 * Paged skbs are the norm.  A message-sized payload is copied to this
@@ -934,11 +1360,14 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	 * linearized, as the kernel's SIP helper does.
 	 */
 	local_bh_disable();
+	c = &this_cpu_ptr(&rtsp_bounce)->c;
+	*c = (struct nf_rtsp_msg_ctx){ .skb = skb, .protoff = protoff,
+				       .dataoff = dataoff };
 	if (skb_is_nonlinear(skb) && datalen <= RTSP_BOUNCE_MAX) {
-		dptr = skb_header_pointer(skb, c.dataoff, datalen,
+		dptr = skb_header_pointer(skb, dataoff, datalen,
 					  this_cpu_ptr(&rtsp_bounce)->buf);
 	} else if (likely(!skb_linearize(skb))) {
-		dptr = skb->data + c.dataoff;
+		dptr = skb->data + dataoff;
 	} else {
 		dptr = NULL;
 	}
@@ -947,26 +1376,35 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		nf_ct_helper_log(skb, ct, "cannot linearize packet");
 		return NF_DROP;
 	}
-	c.dptr = &dptr;
-	c.datalen = &datalen;
-	end = seq + datalen;
+	c->dptr = &dptr;
+	c->datalen = &datalen;
+	end = pk.seq + datalen;
 
 	conn = rtsp_conn_get(ct);
 	if (!conn) {
-		ret = rtsp_payload(&c, 0, ct, ctinfo, NULL, NULL);
-		local_bh_enable();
-		return ret;
+		ret = rtsp_payload(c, &pk, 0, ct, ctinfo, NULL, NULL);
+		goto adjust;
 	}
 
 	spin_lock_bh(&conn->lock);
 	s = &conn->stream[dir];
 	saved = *s;
-	if (s->synced && before(seq, s->next_seq)) {
+	pk.may_hold = pk.natted && dir == IP_CT_DIR_ORIGINAL &&
+		      s->holdbacks < RTSP_HOLDBACK_MAX;
+	if (s->synced && before(pk.seq, s->next_seq)) {
 		/* A retransmission: only bytes not seen before count. */
-		if (!after(end, s->next_seq))
+		n = s->next_seq - pk.seq;
+		off = min(n, datalen);
+		if (pk.natted)
+			ret = rtsp_replay(c, &pk, &off, n, ct, ctinfo, conn);
+		if (ret != NF_ACCEPT || !after(end, s->next_seq))
 			goto out;
-		off = s->next_seq - seq;
-	} else if (s->synced && after(seq, s->next_seq)) {
+	} else if (s->synced && after(pk.seq, s->next_seq)) {
+		/* What follows a SETUP held back waits for it. */
+		if (s->holding) {
+			ret = NF_DROP;
+			goto out;
+		}
 		/* Bytes were lost to us: start afresh at this segment. */
 		s->held = 0;
 		s->skip = 0;
@@ -980,14 +1418,28 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		off += n;
 	}
 	if (s->held && off < datalen &&
-	    !rtsp_resume(&c, &off, ct, ctinfo, conn, s, &ret))
+	    !rtsp_resume(c, &pk, &off, ct, ctinfo, conn, s, &ret))
 		goto out;
-	ret = rtsp_payload(&c, off, ct, ctinfo, conn, s);
+	ret = rtsp_payload(c, &pk, off, ct, ctinfo, conn, s);
 out:
 	/* A dropped segment was not seen: its retransmission is parsed. */
 	if (ret != NF_ACCEPT) {
 		saved.hold = s->hold;
+		if (pk.held_back) {
+			/* Wait for this segment to come again, whole. */
+			if (!saved.synced || after(pk.seq, saved.next_seq)) {
+				saved.next_seq = pk.seq;
+				saved.synced = true;
+				saved.held = 0;
+				saved.skip = 0;
+			}
+			saved.holding = true;
+			saved.holdbacks++;
+		}
 		*s = saved;
+	} else if (after(s->next_seq, saved.next_seq) || !saved.synced) {
+		s->holding = false;
+		s->holdbacks = 0;
 	}
 	if (!s->held && s->hold) {
 		kfree(s->hold);
@@ -997,6 +1449,10 @@ out:
 	if (READ_ONCE(conn->indexed) && !rtsp_live_expectations(ct))
 		rtsp_host_index(conn, false, false);
 	spin_unlock_bh(&conn->lock);
+adjust:
+	/* Every rewrite of the packet moves the stream once, by the sum. */
+	if (ret == NF_ACCEPT && pk.delta)
+		nf_ct_seqadj_set(ct, ctinfo, htonl(pk.seq), pk.delta);
 	local_bh_enable();
 	return ret;
 }
@@ -1120,26 +1576,41 @@ static int __init nf_conntrack_rtsp_init(void)
 	return 0;
 }
 
-/* Free the state of connections that still have our helper. */
+/*
+ * Take the state of connections that still have our helper.  This runs
+ * under a conntrack hash lock, which rtsp_help() may take under
+ * conn->lock (nf_ct_kill() of a media flow): it is freed afterwards.
+ */
 static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 {
 	const struct nf_conntrack_helper *helper;
 	struct nf_conn_help *help = nfct_help(ct);
+	struct nf_ct_rtsp_master *m;
+	struct rtsp_conn *conn;
 
 	if (!help)
 		return 0;
 	helper = rcu_dereference_raw(help->helper);
-	if (helper && helper->me == THIS_MODULE)
-		rtsp_destroy(ct);
+	if (!helper || helper->me != THIS_MODULE)
+		return 0;
+	m = nfct_help_data(ct);
+	conn = xchg(&m->conn, NULL);
+	if (conn)
+		llist_add(&conn->unload_node, &rtsp_unload_list);
 	return 0;
 }
 
 static void __exit nf_conntrack_rtsp_fini(void)
 {
+	struct rtsp_conn *conn, *next;
+
 	/* No new per-connection state once the readers have seen the flag. */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
+	llist_for_each_entry_safe(conn, next, llist_del_all(&rtsp_unload_list),
+				  unload_node)
+		rtsp_conn_release(conn);
 	rtsp_helpers_forget_destroy(rtsp_helpers, ports_c * 2);
 	synchronize_rcu();
 	rtsp_helpers_unregister(rtsp_helpers, ports_c * 2);

@@ -10,6 +10,7 @@
 #include <net/netfilter/nf_conntrack_expect.h>
 
 #include "rtsp_parse.h"
+#include "rtsp_nat_plan.h"
 
 #define RTSP_PORT		554
 /* One transport spec asks for at most an RTP and an RTCP port. */
@@ -21,12 +22,15 @@ static inline unsigned int rtsp_spec_ports(const struct rtsp_ports *p)
 	return p->hi != p->lo ? 2 : 1;
 }
 
+/* Transport specs with ports handled per message; more are ignored. */
+#define RTSP_MAX_SPECS		8
+
 /*
- * What nf_conntrack_rtsp hands to the NAT helper for one UDP unicast
- * transport spec of a SETUP, or of a SETUP reply.  Offsets in @spec are
- * relative to @msg.
+ * What nf_conntrack_rtsp hands to the NAT helper for one message: a SETUP,
+ * or a SETUP reply, with its UDP unicast transport specs.  Offsets in
+ * @spec are relative to @msg.  Lives in per-CPU memory (BH off).
  */
-struct nf_rtsp_spec_ctx {
+struct nf_rtsp_msg_ctx {
 	struct sk_buff *skb;
 	unsigned int protoff;
 	unsigned int dataoff;		/* TCP payload offset in @skb */
@@ -34,25 +38,37 @@ struct nf_rtsp_spec_ctx {
 	unsigned int *datalen;		/* its length, updated on mangling */
 	const char *msg;		/* the message, to read it */
 	/* Its offset in the payload; < 0 when it began in an earlier
-	 * segment, and then it cannot be rewritten.
+	 * segment: then only bytes from -@msgoff on can be rewritten.
 	 */
 	int msgoff;
-	const struct rtsp_tspec *spec;
-	int delta;			/* bytes the helper added to @spec */
-	u16 port[RTSP_MAX_SPEC_PORTS];	/* out: ports the media is expected on */
-	unsigned int n_port;
+	u32 msglen;			/* bytes of @msg readable */
+	unsigned int n_spec;
+	struct rtsp_tspec spec[RTSP_MAX_SPECS];
+	/*
+	 * SETUP: out, the router port of each spec's first port (0: none);
+	 * in when @reuse (a retransmission: the mapping the first copy
+	 * got).  Reply: in, the client's own port to restore (0: leave).
+	 */
+	u16 port[RTSP_MAX_SPECS];
+	bool reuse;
+	s32 delta;			/* out: bytes the rewrite added */
+	struct rtsp_plan plan;		/* scratch of the NAT helper */
+	/* For nf_ct_rtsp_claim(): */
+	void *owner;
+	u32 cseq;
+	u32 session;
 };
 
 struct nf_nat_rtsp_hooks {
 	/*
-	 * SETUP on a NATed connection: expect the client port(s) of the spec
-	 * on free ports of the translated address, mapped back to the
-	 * client, and rewrite the spec to match.
+	 * SETUP on a NATed connection: give each spec router ports that no
+	 * other session holds (nf_ct_rtsp_claim()), expect them, mapped back
+	 * to the client, and rewrite the message to match.
 	 */
-	unsigned int (*expect)(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
-			       enum ip_conntrack_info ctinfo);
+	unsigned int (*setup)(struct nf_rtsp_msg_ctx *c, struct nf_conn *ct,
+			      enum ip_conntrack_info ctinfo);
 	/* SETUP reply on a NATed connection: restore the client's ports. */
-	unsigned int (*reply)(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
+	unsigned int (*reply)(struct nf_rtsp_msg_ctx *c, struct nf_conn *ct,
 			      enum ip_conntrack_info ctinfo);
 };
 
@@ -66,6 +82,20 @@ extern const struct nf_nat_rtsp_hooks __rcu *nf_nat_rtsp_hooks;
 struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 						    enum ip_conntrack_dir dir,
 						    u16 port);
+
+/*
+ * Router port @port, and @port + @step when @step, of @addr for the
+ * session of the message in @c, the client's @client_lo and @client_hi
+ * behind them: 0 when taken for it, 1 when another session holds one of
+ * them, or a negative error.  A port is held from its SETUP until the
+ * session's TEARDOWN, the end of its control connection, or the end of
+ * its media flow.
+ */
+int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
+		     u16 port, int step, u16 client_lo, u16 client_hi);
+/* Give back what nf_ct_rtsp_claim() took, and end its expectations. */
+void nf_ct_rtsp_unclaim(struct nf_rtsp_msg_ctx *c,
+			const union nf_inet_addr *addr, u16 port, int step);
 
 /* The expectfn of our expectations, and called by nf_nat_rtsp's. */
 void nf_ct_rtsp_media_started(struct nf_conn *child,

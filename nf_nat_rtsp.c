@@ -28,14 +28,9 @@
 #include "nf_conntrack_rtsp.h"
 
 #define RTSP_NAT_NAME		"rtsp"
-/*
- * Candidate ports tried before giving up, as nf_nat_exp_find_port(): the
- * first few next to the client's port (easy to read in conntrack -L),
- * then random ones, so that a crowd asking the same port still fits.
- */
-#define RTSP_NAT_ATTEMPTS	128
-#define RTSP_NAT_NEAR		16
-#define RTSP_NAT_MIN_PORT	1024
+
+/* The pure decisions, shared with the userspace tests and fuzzer. */
+#include "rtsp_nat_plan.c"
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP NAT helper");
@@ -52,15 +47,15 @@ module_param(destaction, charp, 0444);
 MODULE_PARM_DESC(destaction,
 		 "what to do with a Transport destination= parameter: auto (default: point it at the router, or stunaddr), strip (remove it) or none (leave it)");
 
-enum rtsp_dest_action {
-	RTSP_DEST_AUTO,
-	RTSP_DEST_STRIP,
-	RTSP_DEST_NONE,
-};
+static char *media_ports = "1024-65535";
+module_param(media_ports, charp, 0444);
+MODULE_PARM_DESC(media_ports,
+		 "router ports the media of NATed clients may use, LO-HI (default 1024-65535, never below 1024): a client port outside them is mapped into them");
 
 static enum rtsp_dest_action dest_action __read_mostly;
 static union nf_inet_addr stun_addr __read_mostly;
 static u8 stun_family __read_mostly;
+static struct rtsp_port_range port_range __read_mostly;
 
 /* Map the media flow to the client and the port it asked for. */
 static void nf_nat_rtsp_expected(struct nf_conn *ct,
@@ -84,264 +79,232 @@ static struct nf_ct_helper_expectfn rtsp_expectfn = {
 	.expectfn	= nf_nat_rtsp_expected,
 };
 
-/*
- * Replace @sp of the message with @buf.  nf_nat_mangle_tcp_packet() keeps
- * the TCP sequence numbers right and may move the data, so the payload
- * pointer is taken again.
- */
-static bool rtsp_mangle(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
-			enum ip_conntrack_info ctinfo,
-			const struct rtsp_span *sp, const char *buf,
-			unsigned int len)
+/* One spec's search for router ports, for rtsp_choose_port(). */
+struct rtsp_nat_try {
+	struct nf_rtsp_msg_ctx *c;
+	struct nf_conn *ct;
+	enum ip_conntrack_dir dir;
+	const struct rtsp_ports *cp;
+	const union nf_inet_addr *addr;	/* where the server sends */
+	int step;
+};
+
+static u32 rtsp_nat_rnd(void *data)
 {
-	if (!nf_nat_mangle_tcp_packet(c->skb, ct, ctinfo, c->protoff,
-				      c->msgoff + sp->off, sp->len, buf, len))
-		return false;
-
-	*c->datalen += len - sp->len;
-	*c->dptr = c->skb->data + c->dataoff;
-	c->msg = *c->dptr + c->msgoff;
-	c->delta += len - sp->len;
-	return true;
-}
-
-static unsigned int rtsp_fmt_ports(char *buf, size_t size,
-				   const struct rtsp_ports *cp, u16 lo, u16 hi)
-{
-	if (!cp->sep)
-		return scnprintf(buf, size, "%u", lo);
-	return scnprintf(buf, size, "%u%c%u", lo, cp->sep, hi);
-}
-
-/* Does a destination= value carry a port ("a.b.c.d:p", "[v6]:p")? */
-static bool rtsp_dest_has_port(const char *v, unsigned int len)
-{
-	const char *colon = memchr(v, ':', len);
-
-	if (len && v[0] == '[')
-		return memchr(v, ']', len) &&
-		       v[len - 1] != ']' && colon;
-	return colon && !memchr(colon + 1, ':', len - (colon + 1 - v));
-}
-
-static unsigned int rtsp_fmt_dest(char *buf, size_t size, u8 family,
-				  const union nf_inet_addr *addr,
-				  bool with_port, u16 port)
-{
-	if (family == AF_INET)
-		return with_port ?
-		       scnprintf(buf, size, "%pI4:%u", &addr->ip, port) :
-		       scnprintf(buf, size, "%pI4", &addr->ip);
-	return with_port ?
-	       scnprintf(buf, size, "[%pI6c]:%u", &addr->ip6, port) :
-	       scnprintf(buf, size, "%pI6c", &addr->ip6);
+	return get_random_u32();
 }
 
 /*
- * Rewrite client_port= to @lo/@hi and handle destination= as destaction
- * says.  The span further into the message goes first, so the offset of
- * the other one still holds.
+ * Take router port @port (and @port + step) for the spec if no session
+ * holds it, and expect the media there, mapped back to the client.  Each
+ * expectation object is registered at most once.
  */
-static bool rtsp_rewrite_spec(struct nf_rtsp_spec_ctx *c, struct nf_conn *ct,
-			      enum ip_conntrack_info ctinfo,
-			      const union nf_inet_addr *addr, u16 lo, u16 hi)
+static int rtsp_nat_try_port(void *data, u16 port)
 {
-	const struct rtsp_tspec *spec = c->spec;
-	const struct rtsp_span *port_sp = &spec->client.val;
-	const struct rtsp_span *dest_sp = NULL;
-	char pbuf[sizeof("65535-65535")];
-	char dbuf[sizeof("[") + INET6_ADDRSTRLEN + sizeof("]:65535")];
-	unsigned int plen = 0, dlen = 0;
-	bool port_first;
-
-	if (lo != spec->client.lo || hi != spec->client.hi)
-		plen = rtsp_fmt_ports(pbuf, sizeof(pbuf), &spec->client,
-				      lo, hi);
-
-	if (spec->destination_param.len && dest_action == RTSP_DEST_STRIP) {
-		dest_sp = &spec->destination_param;
-	} else if (spec->destination.len && dest_action == RTSP_DEST_AUTO) {
-		const char *v = c->msg + spec->destination.off;
-		u8 family = stun_family ?: nf_ct_l3num(ct);
-
-		dest_sp = &spec->destination;
-		dlen = rtsp_fmt_dest(dbuf, sizeof(dbuf), family,
-				     stun_family ? &stun_addr : addr,
-				     rtsp_dest_has_port(v, dest_sp->len), lo);
-	}
-
-	port_first = !dest_sp || port_sp->off > dest_sp->off;
-	if (port_first && plen &&
-	    !rtsp_mangle(c, ct, ctinfo, port_sp, pbuf, plen))
-		return false;
-	if (dest_sp && !rtsp_mangle(c, ct, ctinfo, dest_sp, dbuf, dlen))
-		return false;
-	if (!port_first && plen &&
-	    !rtsp_mangle(c, ct, ctinfo,
-			 &(struct rtsp_span){ port_sp->off + c->delta,
-					      port_sp->len }, pbuf, plen))
-		return false;
-	return true;
-}
-
-/*
- * The next port to try for the first of the client's ports; the second
- * one, if any, stays @step away (an "N/M" pair may even have M < N).  The
- * client's own port comes first, then its neighbours, then random ports;
- * for an RTP/RTCP range, even ports only.  Both ports stay within
- * [RTSP_NAT_MIN_PORT, 65535].
- */
-static u16 rtsp_candidate(u16 want, int step, bool even, unsigned int attempt)
-{
-	int lo = RTSP_NAT_MIN_PORT + max(0, -step);
-	int hi = 65535 - max(0, step);
-	int span = (hi - lo + 1) & ~(int)even;
-	int p;
-
-	if (!attempt && want + step >= 1 && want + step <= 65535)
-		return want;
-	if (attempt < RTSP_NAT_NEAR)
-		p = (want & ~(int)even) + attempt * (even ? 2 : 1);
-	else
-		p = lo + (int)get_random_u32_below(span);
-	p &= ~(int)even;
-	if (p < lo || p > hi)
-		p = lo + ((p - lo) % span + span) % span;
-	return p;
-}
-
-static unsigned int nf_nat_rtsp_expect(struct nf_rtsp_spec_ctx *c,
-				       struct nf_conn *ct,
-				       enum ip_conntrack_info ctinfo)
-{
-	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	const struct rtsp_ports *cp = &c->spec->client;
+	struct rtsp_nat_try *t = data;
 	struct nf_conntrack_expect *exp[RTSP_MAX_SPEC_PORTS];
-	u16 want[RTSP_MAX_SPEC_PORTS] = { cp->lo, cp->hi };
-	unsigned int i = 0, n = rtsp_spec_ports(cp);
-	int step = (int)cp->hi - (int)cp->lo;
-	/* A message begun in an earlier segment cannot be rewritten. */
-	unsigned int attempts = c->msgoff < 0 ? 1 : RTSP_NAT_ATTEMPTS;
-	unsigned int attempt;
-	int err = -EBUSY;
-	u16 port = 0;
+	u16 want[RTSP_MAX_SPEC_PORTS] = { t->cp->lo, t->cp->hi };
+	unsigned int i, n = t->step ? 2 : 1;
+	int err;
 
-	for (attempt = 0; attempt < attempts && err == -EBUSY; attempt++) {
-		port = rtsp_candidate(cp->lo, step, cp->sep == '-', attempt);
-		for (i = 0; i < n; i++) {
-			exp[i] = nf_ct_rtsp_expect_alloc(ct, dir, want[i]);
-			if (!exp[i]) {
-				err = -ENOMEM;
-				break;
-			}
-			exp[i]->saved_addr = ct->tuplehash[dir].tuple.src.u3;
-			exp[i]->saved_proto.udp.port = htons(want[i]);
-			exp[i]->dir = !dir;
-			exp[i]->expectfn = nf_nat_rtsp_expected;
-			exp[i]->tuple.dst.u.udp.port = htons(port + (int)i * step);
-			err = nf_ct_expect_related(exp[i], 0);
-			if (err) {
-				nf_ct_expect_put(exp[i]);
-				break;
-			}
-		}
-		if (!err)
+	err = nf_ct_rtsp_claim(t->c, t->addr, port, t->step, t->cp->lo,
+			       t->cp->hi);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		exp[i] = nf_ct_rtsp_expect_alloc(t->ct, t->dir, want[i]);
+		if (!exp[i]) {
+			err = -ENOMEM;
 			break;
-		/* Each object is registered once: undo and start afresh. */
-		while (i--) {
-			nf_ct_unexpect_related(exp[i]);
+		}
+		exp[i]->saved_addr = t->ct->tuplehash[t->dir].tuple.src.u3;
+		exp[i]->saved_proto.udp.port = htons(want[i]);
+		exp[i]->dir = !t->dir;
+		exp[i]->expectfn = nf_nat_rtsp_expected;
+		exp[i]->tuple.dst.u.udp.port = htons(port + (int)i * t->step);
+		err = nf_ct_expect_related(exp[i], 0);
+		if (err) {
+			nf_ct_expect_put(exp[i]);
+			break;
+		}
+	}
+	if (!err) {
+		for (i = 0; i < n; i++) {
+			nf_ct_rtsp_print_exp(exp[i]);
 			nf_ct_expect_put(exp[i]);
 		}
-		if (err == -EALREADY)
-			err = -EBUSY;
+		return 0;
 	}
-
-	if (err == -EBUSY && c->msgoff < 0) {
-		/* Dropping would not help: the retransmission splits alike. */
-		net_info_ratelimited(pr_fmt("port %u taken, split SETUP: no expectation\n"),
-				     cp->lo);
-		return NF_ACCEPT;
-	}
-	if (err) {
-		nf_ct_helper_log(c->skb, ct,
-				 "no free port for client port %u: %d",
-				 cp->lo, err);
-		return NF_DROP;
-	}
-
-	if (c->msgoff >= 0 &&
-	    !rtsp_rewrite_spec(c, ct, ctinfo, &exp[0]->tuple.dst.u3, port,
-			       port + step)) {
-		nf_ct_helper_log(c->skb, ct, "cannot mangle Transport");
-		for (i = 0; i < n; i++)
-			nf_ct_unexpect_related(exp[i]);
-		err = -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		if (!err)
-			nf_ct_rtsp_print_exp(exp[i]);
+	while (i--) {
+		nf_ct_unexpect_related(exp[i]);
 		nf_ct_expect_put(exp[i]);
-		c->port[i] = port + (int)i * step;
 	}
-	if (err)
-		return NF_DROP;
-	c->n_port = n;
-
-	pr_debug("client port %u mapped to %u\n", cp->lo, port);
-	return NF_ACCEPT;
+	nf_ct_rtsp_unclaim(t->c, t->addr, port, t->step);
+	/* Another helper's expectation there: try the next port. */
+	return err == -EBUSY || err == -EALREADY ? 1 : err;
 }
 
-/* The client's port behind router port @port, from our expectations. */
-static u16 rtsp_client_port(struct nf_conn *ct, u16 port)
+/* Give back the ports of the first @n specs: the SETUP is not passed on. */
+static void rtsp_nat_undo(struct nf_rtsp_msg_ctx *c, unsigned int n,
+			  const union nf_inet_addr *addr)
 {
-	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_conntrack_expect *exp;
-	u16 found = 0;
+	unsigned int i;
 
-	if (!help)
-		return 0;
+	for (i = 0; i < n; i++)
+		if (c->port[i])
+			nf_ct_rtsp_unclaim(c, addr, c->port[i],
+					   (int)c->spec[i].client.hi -
+					   (int)c->spec[i].client.lo);
+}
 
-	spin_lock_bh(&nf_conntrack_expect_lock);
-	hlist_for_each_entry(exp, &help->expectations, lnode) {
-		if (exp->tuple.dst.protonum == IPPROTO_UDP &&
-		    exp->expectfn == nf_nat_rtsp_expected &&
-		    exp->tuple.dst.u.udp.port == htons(port)) {
-			found = ntohs(exp->saved_proto.udp.port);
-			break;
+/*
+ * Apply the plan to the packet, last edit first so that the offsets of
+ * the others hold, without moving the TCP sequence numbers: the
+ * conntrack helper does that once for the whole packet.  Edits of bytes
+ * that went out in an earlier segment cannot be made: a port there fails
+ * the message, a destination= is left as it was.
+ */
+static bool rtsp_nat_apply(struct nf_rtsp_msg_ctx *c, struct nf_conn *ct,
+			   enum ip_conntrack_info ctinfo, bool *ports_lost)
+{
+	const struct rtsp_plan *p = &c->plan;
+	const struct rtsp_edit *e;
+	unsigned int i, k;
+	bool port;
+	int at;
+
+	*ports_lost = false;
+	for (i = p->n; i--; ) {
+		e = &p->edit[i];
+		at = c->msgoff + (int)e->off;
+		if (at >= 0)
+			continue;
+		for (port = false, k = 0; k < c->n_spec && !port; k++)
+			port = e->off == c->spec[k].client.val.off;
+		if (port) {
+			*ports_lost = true;
+			return false;
 		}
 	}
-	spin_unlock_bh(&nf_conntrack_expect_lock);
-	return found;
+	for (i = p->n; i--; ) {
+		e = &p->edit[i];
+		at = c->msgoff + (int)e->off;
+		if (at < 0)
+			continue;
+		if (!__nf_nat_mangle_tcp_packet(c->skb, ct, ctinfo, c->protoff,
+						at, e->len, e->rep, e->rep_len,
+						false))
+			return false;
+		*c->datalen += e->rep_len - e->len;
+		c->delta += (int)e->rep_len - (int)e->len;
+		/* Mangling made the skb linear, and may have moved it. */
+		*c->dptr = c->skb->data + c->dataoff;
+		if (c->msgoff >= 0)
+			c->msg = *c->dptr + c->msgoff;
+	}
+	return true;
 }
 
-static unsigned int nf_nat_rtsp_reply(struct nf_rtsp_spec_ctx *c,
+/* The router's address as text for destination=, and its family. */
+static u32 rtsp_nat_addr_text(char *buf, size_t size, struct nf_conn *ct,
+			      const union nf_inet_addr *addr, bool *v6)
+{
+	u8 family = stun_family ?: nf_ct_l3num(ct);
+
+	if (stun_family)
+		addr = &stun_addr;
+	*v6 = family == AF_INET6;
+	return *v6 ? scnprintf(buf, size, "%pI6c", &addr->ip6) :
+		     scnprintf(buf, size, "%pI4", &addr->ip);
+}
+
+static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 				      struct nf_conn *ct,
 				      enum ip_conntrack_info ctinfo)
 {
-	const struct rtsp_ports *cp = &c->spec->client;
-	char buf[sizeof("65535-65535")];
-	unsigned int len;
-	u16 lo, hi;
+	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	const union nf_inet_addr *addr = &ct->tuplehash[!dir].tuple.dst.u3;
+	struct rtsp_nat_try t = { .c = c, .ct = ct, .dir = dir, .addr = addr };
+	char abuf[INET6_ADDRSTRLEN];
+	bool v6, ports_lost = false;
+	unsigned int i;
+	u32 alen;
+	u16 port;
+	int err;
 
-	lo = rtsp_client_port(ct, cp->lo);
-	if (!lo || lo == cp->lo)
-		return NF_ACCEPT;
-	hi = cp->hi == cp->lo ? lo : rtsp_client_port(ct, cp->hi);
-	if (!hi)
-		hi = lo + (cp->hi - cp->lo);
+	for (i = 0; i < c->n_spec && !c->reuse; i++) {
+		t.cp = &c->spec[i].client;
+		t.step = (int)t.cp->hi - (int)t.cp->lo;
+		err = rtsp_choose_port(&port_range, t.cp->lo, t.step,
+				       t.cp->sep == '-', RTSP_NAT_ATTEMPTS,
+				       rtsp_nat_try_port, rtsp_nat_rnd, &t,
+				       &port);
+		if (err) {
+			nf_ct_helper_log(c->skb, ct,
+					 "no free router port in %u-%u for client port %u: %d",
+					 port_range.lo, port_range.hi,
+					 t.cp->lo, err);
+			rtsp_nat_undo(c, i, addr);
+			return NF_DROP;
+		}
+		c->port[i] = port;
+		pr_debug("client port %u mapped to %u\n", t.cp->lo, port);
+	}
 
-	len = rtsp_fmt_ports(buf, sizeof(buf), cp, lo, hi);
-	if (!rtsp_mangle(c, ct, ctinfo, &cp->val, buf, len)) {
+	alen = rtsp_nat_addr_text(abuf, sizeof(abuf), ct, addr, &v6);
+	rtsp_plan_init(&c->plan);
+	for (i = 0; i < c->n_spec; i++) {
+		const struct rtsp_ports *cp = &c->spec[i].client;
+
+		/* A retransmission: the first copy left this spec alone. */
+		if (!c->port[i])
+			continue;
+		if (rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
+				   c->port[i], c->port[i] + cp->hi - cp->lo,
+				   dest_action, abuf, alen, v6))
+			goto fail;
+	}
+	if (!rtsp_nat_apply(c, ct, ctinfo, &ports_lost))
+		goto fail;
+	return NF_ACCEPT;
+fail:
+	/* A SETUP cut before its client_port= waits to come whole. */
+	nf_ct_helper_log(c->skb, ct, "cannot rewrite the Transport of a SETUP%s",
+			 ports_lost ? " (split before its client_port=)" : "");
+	if (!c->reuse)
+		rtsp_nat_undo(c, c->n_spec, addr);
+	return NF_DROP;
+}
+
+static unsigned int nf_nat_rtsp_reply(struct nf_rtsp_msg_ctx *c,
+				      struct nf_conn *ct,
+				      enum ip_conntrack_info ctinfo)
+{
+	bool ports_lost;
+	unsigned int i;
+
+	rtsp_plan_init(&c->plan);
+	for (i = 0; i < c->n_spec; i++) {
+		const struct rtsp_ports *cp = &c->spec[i].client;
+
+		if (c->port[i] &&
+		    rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
+				   c->port[i], c->port[i] + cp->hi - cp->lo,
+				   RTSP_DEST_NONE, NULL, 0, false))
+			break;
+	}
+	if (i < c->n_spec || !rtsp_nat_apply(c, ct, ctinfo, &ports_lost)) {
 		nf_ct_helper_log(c->skb, ct, "cannot mangle SETUP reply");
 		return NF_DROP;
 	}
-	pr_debug("reply: router port %u restored to client port %u\n",
-		 cp->lo, lo);
+	if (c->plan.n)
+		pr_debug("reply: %u router port(s) restored to the client's\n",
+			 c->plan.n);
 	return NF_ACCEPT;
 }
 
 static const struct nf_nat_rtsp_hooks rtsp_hooks = {
-	.expect	= nf_nat_rtsp_expect,
+	.setup	= nf_nat_rtsp_setup,
 	.reply	= nf_nat_rtsp_reply,
 };
 
@@ -361,6 +324,8 @@ static int __init nf_nat_rtsp_parse_params(void)
 	else
 		return -EINVAL;
 
+	if (rtsp_port_range_parse(media_ports ?: "", &port_range))
+		return -EINVAL;
 	if (!stunaddr || !*stunaddr)
 		return 0;
 	if (in4_pton(stunaddr, -1, (u8 *)&stun_addr.ip, -1, &end) && !*end)
@@ -376,8 +341,8 @@ static int __init nf_nat_rtsp_parse_params(void)
 static int __init nf_nat_rtsp_init(void)
 {
 	if (nf_nat_rtsp_parse_params()) {
-		pr_err("destaction=%s stunaddr=%s: expected destaction auto, strip or none and stunaddr an IPv4 or IPv6 address\n",
-		       destaction ?: "", stunaddr ?: "");
+		pr_err("destaction=%s stunaddr=%s media_ports=%s: expected destaction auto, strip or none, stunaddr an IPv4 or IPv6 address, media_ports LO-HI within 1024-65535\n",
+		       destaction ?: "", stunaddr ?: "", media_ports ?: "");
 		return -EINVAL;
 	}
 

@@ -355,7 +355,8 @@ make_deb() {
 	cat "$WORK/deb.contents"
 	local f
 	for f in dkms.conf Makefile Kbuild nf_conntrack_rtsp.c nf_nat_rtsp.c \
-		rtsp_parse.c rtsp_parse.h nf_conntrack_rtsp.h netfilter_helpers.h; do
+		rtsp_parse.c rtsp_parse.h rtsp_nat_plan.c rtsp_nat_plan.h \
+		nf_conntrack_rtsp.h netfilter_helpers.h; do
 		grep -q " \./usr/src/$NAME-$VERSION/$f\$" "$WORK/deb.contents" ||
 			{ echo "missing /usr/src/$NAME-$VERSION/$f"; return 1; }
 	done

@@ -64,9 +64,12 @@ build_checks() {
 		echo "FAIL: W=1 + sparse build against $(basename "$KDIR"): $n warnings/errors"
 		fail=$((fail + 1))
 	fi
-	for p in ports max_outstanding setup_timeout media_source; do
-		if modinfo -p "$tmp/nf_conntrack_rtsp.ko" 2>/dev/null |
-		   grep -q "^$p:[A-Za-z]"; then
+	for p in nf_conntrack_rtsp:ports nf_conntrack_rtsp:max_outstanding \
+		 nf_conntrack_rtsp:setup_timeout nf_conntrack_rtsp:media_source \
+		 nf_nat_rtsp:destaction nf_nat_rtsp:stunaddr \
+		 nf_nat_rtsp:media_ports; do
+		if modinfo -p "$tmp/${p%%:*}.ko" 2>/dev/null |
+		   grep -q "^${p#*:}:[A-Za-z]"; then
 			echo "PASS: modinfo lists parameter $p"
 			pass=$((pass + 1))
 		else

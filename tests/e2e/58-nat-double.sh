@@ -10,8 +10,8 @@
 #
 # rtra (inner) and rtr (outer, lib.sh's router) each have the nft firewall,
 # masquerade on wan0 and the nft helper rule. Decoder A (ia) sets up
-# client_port=27336 and its stream (150 datagrams from the MPEG server's
-# source port 5000) starts; meanwhile decoder B (ib) sets up
+# client_port=27336 and its stream (a datagram every 40 ms from the MPEG
+# server's source port 5000) starts; meanwhile decoder B (ib) sets up
 # client_port=27336 and gets 40 datagrams from the same source port.
 # Correct: rtra gives B another port than A's, so does rtr, the VoD manager
 # sees two different client ports, each decoder receives exactly its own

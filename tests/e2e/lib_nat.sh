@@ -49,13 +49,15 @@ rn_reply_transports() {
 	grep -o '"transport": "[^"]*"' "$1" 2>/dev/null | cut -d'"' -f4
 }
 
-# rn_media NAME PORT COUNT INTERVAL: the MPEG server sends COUNT datagrams
-# to ${RN_MEDIA_TO:-$RTR_WAN4}:PORT from its fixed source port 5000 (as
-# one real MPEG server does for every stream), in the background; its
-# summary in $E2E_WORK/NAME.media; sets RN_MEDIA_PID.
+# rn_media NAME PORT COUNT INTERVAL [STOP_FILE]: the MPEG server sends
+# COUNT datagrams (fewer if STOP_FILE appears) to
+# ${RN_MEDIA_TO:-$RTR_WAN4}:PORT from its fixed source port 5000 (as one
+# real MPEG server does for every stream), in the background; its summary
+# in $E2E_WORK/NAME.media; sets RN_MEDIA_PID.
 rn_media() {
 	bg nse "$NS_MPEG" "$PY" "$MEDIA" --to "${RN_MEDIA_TO:-$RTR_WAN4}" --port "$2" \
-		--count "$3" --interval "$4" --src-port 5000 >"$E2E_WORK/$1.media"
+		--count "$3" --interval "$4" --src-port 5000 ${5:+--stop-file "$5"} \
+		>"$E2E_WORK/$1.media"
 	RN_MEDIA_PID=$BG_PID
 }
 
@@ -71,8 +73,9 @@ rn_flows() {
 
 # rn_owner LABEL NS_A NS_B: the "port owned by a live flow" scenario.
 # Decoder A (in NS_A) sets up client_port=27336 and plays; the MPEG server
-# streams RN_NA datagrams (default 150, 40 ms apart) to the router port the
-# VoD manager was given, from source port 5000. Once A has received some,
+# streams to the router port the VoD manager was given, from source port
+# 5000, one datagram every 40 ms until B's stream is over (at most RN_NA,
+# default 1500). Once A has received some,
 # decoder B (in NS_B) sets up client_port=27336 too (its SETUP cut before
 # each of the JSON list RN_B_CUTS, 0.2 s apart), plays, and the MPEG server
 # streams RN_NB datagrams (default 40) from the same source port 5000 to
@@ -80,12 +83,12 @@ rn_flows() {
 # router port, each decoder receives exactly its own stream.
 # Settings: RN_B_ADDR (B's address, for the expectation's master; empty:
 # do not check it), RN_FLOW_NS (routers whose conntrack must show one
-# flow per stream; default $NS_RTR), RN_ARM (a command run once A's stream
-# flows, before B starts), RN_ON_B_SETUP (a command run once B's SETUP is
-# answered, or has timed out). Files in $E2E_WORK/LABEL/.
+# flow per stream; default $NS_RTR), RN_ARM (a function run once A's
+# stream flows, before B starts), RN_ON_B_SETUP (a function run once B's
+# SETUP is answered, or has timed out). Files in $E2E_WORK/LABEL/.
 rn_owner() {
 	local L=$1 nsa=$2 nsb=$3 d=$E2E_WORK/$1
-	local na=${RN_NA:-150} nb=${RN_NB:-40} cuts=${RN_B_CUTS:-[]}
+	local na nb=${RN_NB:-40} cuts=${RN_B_CUTS:-[]}
 	local a_pid b_pid ma_pid mb_pid=0 conn_a pa pb got_a got_b ns n i ok=1
 	local a_early=0 a_live=0 bsetups btrans exp_all
 	local tr="MP2T/H2221/UDP;unicast;client_port=27336"
@@ -128,15 +131,15 @@ rn_owner() {
 	pa=$(rn_log_new | grep '"method": "SETUP"' | head -n1 | rn_field transport |
 		sed -n 's/.*client_port=\([0-9]*\).*/\1/p')
 	info "$L: A's router port: ${pa:-?}"
-	rn_media "$L/mA" "${pa:-27336}" "$na" 0.04
+	rn_media "$L/mA" "${pa:-27336}" "${RN_NA:-1500}" 0.04 "$d/mA.stop"
 	ma_pid=$RN_MEDIA_PID
 	busywait 20000 rb_udp_ge "$d/A.udp" 27336 10 >/dev/null && a_early=1
-	[ -n "${RN_ARM:-}" ] && eval "$RN_ARM"
+	[ -n "${RN_ARM:-}" ] && "$RN_ARM"
 
 	rb_client "$L/B" "$nsb" 27336
 	b_pid=$RB_CLI_PID
 	rb_gate "$d/B.setup" "$b_pid" 60000
-	[ -n "${RN_ON_B_SETUP:-}" ] && eval "$RN_ON_B_SETUP"
+	[ -n "${RN_ON_B_SETUP:-}" ] && "$RN_ON_B_SETUP"
 	rb_snap
 	printf '%s\n' "$RB_SNAP" >"$d/expect.txt"
 	bsetups=$(rn_log_new | grep '"method": "SETUP"' | grep -v "\"conn\": $conn_a,")
@@ -151,9 +154,11 @@ rn_owner() {
 		mb_pid=$RN_MEDIA_PID
 		busywait 30000 rn_media_done "$L/mB" "$mb_pid" >/dev/null
 	fi
+	busywait 2000 rb_udp_ge "$d/B.udp" 27336 "$nb" >/dev/null
+	touch "$d/mA.stop"
 	busywait 30000 rn_media_done "$L/mA" "$ma_pid" >/dev/null
-	busywait 5000 rb_udp_ge "$d/A.udp" 27336 "$na" >/dev/null
-	busywait 5000 rb_udp_ge "$d/B.udp" 27336 "$nb" >/dev/null
+	na=$(json_get "$d/mA.media" sent)
+	busywait 5000 rb_udp_ge "$d/A.udp" 27336 "${na:-0}" >/dev/null
 	nap 0.5
 	i=0
 	for ns in ${RN_FLOW_NS:-$NS_RTR}; do
@@ -183,7 +188,7 @@ rn_owner() {
 	check_eq "$L: B's SETUP/PLAY/TEARDOWN answered 200" "200 200 200" \
 		"$(rn_statuses "$d/B.out")" || ok=0
 	# the streams
-	check_eq "$L: A received exactly its own $na datagrams" "$na" "$got_a" || ok=0
+	check_eq "$L: A received exactly its own stream, the $na datagrams sent to it" "$na" "$got_a" || ok=0
 	check_eq "$L: B received its $nb datagrams" "$nb" "$got_b" || ok=0
 	i=0
 	for ns in ${RN_FLOW_NS:-$NS_RTR}; do

@@ -8,11 +8,14 @@ receiver can tell datagrams apart. With --file, the TS packets of that file
 are sent instead (all of it; --count is ignored), so that a real player
 can decode them; --rtp puts each datagram in RTP (RFC 2250: payload type
 33, 90 kHz timestamps), as for "RTP/AVP" transports. Prints one JSON line
-when done: {"sent": N, "src": "addr:port", "to": "addr:port"}.
+when done: {"sent": N, "src": "addr:port", "to": "addr:port"}. With
+--stop-file, sending stops early once that file exists (a stream that
+lasts as long as a test needs; "sent" tells how many went out).
 """
 
 import argparse
 import json
+import os
 import socket
 import struct
 import sys
@@ -58,6 +61,8 @@ def main():
                     help="seconds between datagrams (light pacing)")
     ap.add_argument("--file", default="", help="send this MPEG-TS file")
     ap.add_argument("--rtp", action="store_true", help="RTP/AVP, payload type 33")
+    ap.add_argument("--stop-file", default="",
+                    help="stop sending once this file exists")
     args = ap.parse_args()
     payloads = file_datagrams(args.file) if args.file else None
     if payloads is not None:
@@ -69,9 +74,12 @@ def main():
     if args.src or args.src_port:
         sock.bind((args.src, args.src_port))
 
-    sent = 0
+    sent = attempted = 0
     t0 = time.monotonic()
     for seq in range(args.count):
+        if args.stop_file and os.path.exists(args.stop_file):
+            break
+        attempted += 1
         data = payloads[seq] if payloads is not None else datagram(seq)
         if args.rtp:
             data = rtp(seq, t0, 0x52545350, data)
@@ -88,7 +96,7 @@ def main():
     src = sock.getsockname()
     print(json.dumps({"sent": sent, "src": f"{src[0]}:{src[1]}",
                       "to": f"{args.to}:{args.port}"}), flush=True)
-    return 0 if sent == args.count else 1
+    return 0 if sent == attempted else 1
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@
 #   make bench-build     only the userspace tools, into build/bench/bin
 #
 # Parameters are environment variables (BENCH_PARTS, BENCH_MEDIA_ROUNDS,
-# BENCH_SCALE_N, ...): see bench/run.sh. The guest parts need root, like
+# BENCH_SCALE_N, ...): see bench/run.sh. media, control and scale also
+# measure the anchor, rtsp-linux, built by bench/anchor.sh from
+# ../shared/anchors/rtsp-linux (outside the repository; BENCH_ANCHORS=
+# runs without it). The guest parts need root, like
 # tests/e2e/run. Everything is built under build/ (gitignored); paths are
 # taken from where this file lives, so it works whatever the current
 # directory is.

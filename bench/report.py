@@ -79,6 +79,25 @@ def ratio_stats(pairs):
 
 
 PARTS = ("parse", "media", "control", "scale", "parallel", "profile")
+# The anchor (bench/anchor.sh): rtsp-linux, in these variants.
+ANCHOR_VARIANTS = {
+    "lin": "rtsp-linux + skb_linearize",
+    "lin-any": "rtsp-linux + skb_linearize + any media source",
+}
+
+
+def mode_label(mode):
+    """Table label of a mode: ours is "helper", the anchor "anchor-VARIANT"."""
+    if mode.startswith("anchor-"):
+        v = mode[len("anchor-"):]
+        return f"rtsp-linux ({v})"
+    return mode
+
+
+def anchor_modes(modes):
+    return sorted((m for m in modes if m.startswith("anchor-")),
+                  key=lambda m: list(ANCHOR_VARIANTS).index(m[7:]) if m[7:] in ANCHOR_VARIANTS else 99)
+
 M = meta()
 SHIFT = int(M.get("icount", "icount=1 shift=3").split("shift=")[-1] or 3) \
     if "shift=" in M.get("icount", "") else 3
@@ -109,6 +128,19 @@ srcv = sorted({(d.get("ct_sha1", "?"), d.get("nat_sha1", "?"))
                for ds in vm_env.values() for d in ds})
 w(f"| modules (sha1 of the .ko in the guest) | " + "; ".join(f"nf_conntrack_rtsp {a}, nf_nat_rtsp {b}" for a, b in srcv)
   + (" (**differ between VMs**: the tree changed during the run)" if len(srcv) > 1 else "") + " |")
+anchor_ko = {}
+for part in PARTS[1:]:
+    for sect, d in bench_lines(part):
+        if sect.endswith("_anchor") and "variant" in d:
+            anchor_ko.setdefault(d["variant"], set()).add(
+                "missing" if d.get("missing") else f"nf_conntrack_rtsp {d.get('ct_sha1', '?')}, nf_nat_rtsp {d.get('nat_sha1', '?')}")
+anchor_warn = [line.split(" ", 2) for line in read("anchor").splitlines() if line.startswith("warning ")]
+if anchor_ko:
+    warns = sorted({t[2] for t in anchor_warn if len(t) == 3})
+    w("| anchor: rtsp-linux 5aeee02, built by `bench/anchor.sh` (sha1 of the .ko in the guest) | "
+      + "; ".join(f"**{v}** ({ANCHOR_VARIANTS.get(v, '?')}): " + " / ".join(sorted(k)) for v, k in sorted(anchor_ko.items()))
+      + (f"; compiler warnings: " + "; ".join(f"`{x}`" for x in warns) + " (each variant)" if warns else "")
+      + " |")
 w(f"| source | git {M.get('git', '?')}" + (" + uncommitted changes to the modules" if M.get("git_dirty") == "yes" else "") + " |")
 w(f"| single-vCPU VMs | " + (f"`-icount shift={SHIFT},sleep=on`: guest time = executed instructions x {2 ** SHIFT} ns "
                              f"({1000 // 2 ** SHIFT} M instructions per guest second), so figures are repeatable and "
@@ -121,6 +153,25 @@ if reruns:
 w(f"| wall time | total {M.get('total_secs', '?')} s: " +
   ", ".join(f"{p} {s} s" for p, s in secs.items() if s) + " |")
 w("")
+if anchor_ko:
+    w("### The anchor: rtsp-linux\n")
+    w("rtsp-linux ([maru-sama/rtsp-linux](https://github.com/maru-sama/rtsp-linux) at 5aeee02, its last commit, "
+      "GPL-2.0, archived) is the RTSP conntrack/NAT helper pair most Linux routers ran before this project "
+      "(Tom Marshall's code, ported to later netfilter APIs by Harald Welte, Steven van Acker and others). It is "
+      "measured here as a yardstick, in the same VM boots as ours and alternated with ours, no helper and the FTP "
+      "yardstick round by round: its modules have our module names and helper name (\"rtsp\"), so the guest swaps "
+      "them in between trials (the nft table holding the `ct helper` object is deleted, ours `rmmod`ed, its two "
+      "`.ko` files `insmod`ed by path, the same object and rule re-created; and back). Its sources are not part "
+      "of this repository: `bench/anchor.sh` copies them from `../shared/anchors/rtsp-linux`, applies the "
+      "variant's edits with `sed` and builds them with `make KERNELDIR=` the guest kernel's headers into "
+      "`build/bench/anchor/VARIANT/`, in the two variants its users run:\n")
+    w("- **lin**: one added `skb_linearize(skb)` at the top of `nf_nat_rtsp()` (`NF_DROP` if it fails). As "
+      "published, its NAT half reads the Transport header from the skb's linear area only and rewrites nothing "
+      "on paged skbs (any Linux TCP sender); with it, it behaves as on routers whose NICs deliver linear skbs.")
+    w("- **lin-any**: lin, and `NULL` instead of `&ct->tuplehash[!dir].tuple.src.u3` (the RTSP server) as the "
+      "source of both `nf_ct_expect_init()` calls: media from any host, the patch Movistar users apply "
+      "(their MPEG server is not the RTSP server).\n")
+    w("Otherwise it runs with its defaults (max_outstanding=8, setup_timeout=300, destaction=auto), ours with its own.\n")
 
 # --- 1. parser -----------------------------------------------------------------
 parse_list, parse_time, parse_cg = {}, {}, {}
@@ -163,14 +214,18 @@ if parse_list:
 # --- 2. media --------------------------------------------------------------------
 med_lines = [d for s, d in bench_lines("media") if s == "media_trial"]
 check = [d for s, d in bench_lines("media") if s == "media_check"]
+reach = [d for s, d in bench_lines("media") if s == "media_reach"]
+media_anchor_vs = [d["variant"] for s, d in bench_lines("media") if s == "media_anchor" and not d.get("missing")]
 if med_lines:
     by = {"helper": {}, "dnat": {}}
     for d in med_lines:
-        by[d["mode"]][d["round"]] = d
+        by.setdefault(d["mode"], {})[d["round"]] = d
     rounds = sorted(set(by["helper"]) & set(by["dnat"]), key=int)
-    pps = {m: [num(by[m][r]["pps"]) for r in rounds] for m in by}
-    mb = {m: [num(by[m][r]["mbit_s"]) for r in rounds] for m in by}
-    lost = {m: sum(int(by[m][r].get("sent_sent", 0)) - int(by[m][r].get("packets", 0)) for r in rounds) for m in by}
+    amodes = [m for m in anchor_modes(by) if all(r in by[m] for r in rounds)]
+    modes = ["helper", "dnat"] + amodes
+    pps = {m: [num(by[m][r]["pps"]) for r in rounds] for m in modes}
+    mb = {m: [num(by[m][r]["mbit_s"]) for r in rounds] for m in modes}
+    lost = {m: sum(int(by[m][r].get("sent_sent", 0)) - int(by[m][r].get("packets", 0)) for r in rounds) for m in modes}
     r_med, r_txt = ratio_stats([(num(by["helper"][r]["pps"]), num(by["dnat"][r]["pps"])) for r in rounds])
     size = med_lines[0].get("size", "?")
     body.append("## 2. Media path (VM): expected flow vs static port forward\n")
@@ -180,17 +235,54 @@ if med_lines:
                 "of a live RTSP session (SETUP through the helper, masquerade). **dnat**: the same "
                 "traffic to another port, let in by a static port forward (`nft ... udp dport 27338 "
                 "dnat to 192.168.1.200:27338` and `ct status dnat accept`), no helper rule. "
-                f"Alternated in one VM, {len(rounds)} rounds, after one warm-up of each.\n")
+                + ("**rtsp-linux (VARIANT)**: the anchor (see above) in place of ours, with a session of its own "
+                   "set up while it was loaded (client_port 27340, 27342, ...), the stream sent from the MPEG server, "
+                   "or, if nothing of a first burst from there arrived, from the RTSP server's host (172.26.22.10), "
+                   "the only source the plain variant's expectation admits; a variant that got nothing from either "
+                   "has no column. Each mode ran with its own helper pair loaded (the modules swapped between trials). "
+                   if reach or amodes or media_anchor_vs else "")
+                + f"Alternated in one VM, {len(rounds)} rounds, after one warm-up of each.\n")
     if check:
         body.append(f"Expected media conntrack carries a helper: **{check[0].get('expected_flow_has_helper', '?')}** "
                     "(checked with `conntrack -L`): the helper is not on the media path.\n")
-    body.append("| | helper (expectation) | dnat (port forward) |\n|---|---|---|")
-    body.append(f"| packets/s, median (min–max) | {spread(pps['helper'])} | {spread(pps['dnat'])} |")
-    body.append(f"| Mbit/s, median (min–max) | {spread(mb['helper'], 2)} | {spread(mb['dnat'], 2)} |")
-    body.append(f"| sent but not received (all rounds) | {lost['helper']} | {lost['dnat']} |")
-    body.append(f"| **ratio helper/dnat, packets/s** | {r_txt} | |")
+    reach_summary = []
+    if reach:
+        body.append("The anchor's stream, first burst after its SETUP (datagrams received / sent):\n")
+        body.append("| variant | from the MPEG server (172.26.83.137) | from the RTSP server's host (172.26.22.10) | router port the VoD server saw (client_port asked) |")
+        body.append("|---|---|---|---|")
+        for v in sorted({d["variant"] for d in reach}, key=lambda v: list(ANCHOR_VARIANTS).index(v) if v in ANCHOR_VARIANTS else 99):
+            ds = {d["from"]: d for d in reach if d["variant"] == v}
+
+            def rc(f):
+                d = ds.get(f)
+                return f"{d.get('received', '?')} / {d.get('sent', '?')}" if d else "not tried (the MPEG server's got through)"
+            any_d = next(iter(ds.values()))
+            body.append(f"| {mode_label('anchor-' + v)} | {rc('mpeg')} | {rc('vod')} | "
+                        f"{any_d.get('wan_port', '?')} ({any_d.get('client_port', '?')}) |")
+            mp = ds.get("mpeg", {})
+            reach_summary.append((f"… anchor {mode_label('anchor-' + v)}: first burst from the MPEG server "
+                                  "(not the RTSP server) through its expectation",
+                                  f"{mp.get('received', '?')} / {mp.get('sent', '?')} datagrams", "—"))
+        body.append("")
+    hdr = {"helper": "helper (expectation)", "dnat": "dnat (port forward)"}
+    cols = [hdr.get(m, mode_label(m) + " (expectation, from " +
+                    ("the RTSP server's host" if by[m][rounds[0]].get("from") == "vod" else "the MPEG server") + ")")
+            for m in modes] if rounds else []
+    body.append("| | " + " | ".join(cols) + " |\n|---|" + "---|" * len(modes))
+    body.append("| packets/s, median (min–max) | " + " | ".join(spread(pps[m]) for m in modes) + " |")
+    body.append("| Mbit/s, median (min–max) | " + " | ".join(spread(mb[m], 2) for m in modes) + " |")
+    body.append("| sent but not received (all rounds) | " + " | ".join(str(lost[m]) for m in modes) + " |")
+    body.append(f"| **ratio to dnat, packets/s** | " + " | ".join(
+        ratio_stats([(num(by[m][r]["pps"]), num(by["dnat"][r]["pps"])) for r in rounds])[1] if m != "dnat" else ""
+        for m in modes) + " |")
     body.append("")
     summary.append(("Media path: expected flow / static DNAT, packets/s", f"**{r_med:.3f}**" if r_med else "n/a", ">= 0.98"))
+    for m in amodes:
+        a_med = ratio_stats([(num(by[m][r]["pps"]), num(by["dnat"][r]["pps"])) for r in rounds])[0]
+        summary.append((f"… anchor {mode_label(m)} / static DNAT, packets/s"
+                        + (" (sent from the RTSP server's host)" if by[m][rounds[0]].get("from") == "vod" else ""),
+                        f"{a_med:.3f}" if a_med else "n/a", "—"))
+    summary += reach_summary
 
 # --- 3. control -----------------------------------------------------------------
 
@@ -216,14 +308,16 @@ def control_table(part, label, title, intro):
             by = {"helper": {}, "none": {}, "ftp": {}}
             for d in lines:
                 if d["smp"] == smp and d["seq"] == seq:
-                    by[d["mode"]][d["round"]] = d
+                    by.setdefault(d["mode"], {})[d["round"]] = d
             rounds = sorted(set(by["helper"]) & set(by["none"]), key=int)
             modes = ["helper", "none"]
             if rounds and all(r in by["ftp"] for r in rounds):
                 modes.append("ftp")
+            amodes = [m for m in anchor_modes(by) if rounds and all(r in by[m] for r in rounds)]
+            modes += amodes
             for mode in modes:
                 ds = [by[mode][r] for r in rounds]
-                res.append(f"| {smp} | {seq} | {mode} | {spread([num(d['conn_per_s']) for d in ds])} | "
+                res.append(f"| {smp} | {seq} | {mode_label(mode)} | {spread([num(d['conn_per_s']) for d in ds])} | "
                            f"{fmt(med([num(d['req_per_s']) for d in ds]))} | "
                            f"{fmt(med([num(d['busy_us_per_conn']) for d in ds]), 0)} | "
                            f"{fmt(med([num(d['sys_us_per_conn']) for d in ds]), 0)} | "
@@ -238,7 +332,11 @@ def control_table(part, label, title, intro):
                                   med([num(by["helper"][r]["busy_us_per_conn"]) for r in rounds]),
                                   med([num(by["none"][r]["busy_us_per_conn"]) for r in rounds]),
                                   ratio_stats([(num(by["ftp"][r]["conn_per_s"]), num(by["none"][r]["conn_per_s"]))
-                                               for r in rounds]) if "ftp" in modes else None)
+                                               for r in rounds]) if "ftp" in modes else None,
+                                  {m: (ratio_stats([(num(by[m][r]["conn_per_s"]), num(by["none"][r]["conn_per_s"]))
+                                                    for r in rounds]),
+                                       med([num(by[m][r]["conn_per_s"]) for r in rounds]))
+                                   for m in amodes})
     res.append("")
     return res, ratios
 
@@ -255,26 +353,40 @@ ctl = control_table(
     "ruleset with that rule flushed; **ftp** (when present): the kernel's own FTP helper "
     "(`nf_conntrack_ftp`) attached by the same rule to the same RTSP traffic, where it reads every "
     "segment and finds nothing to expect: a yardstick for what attaching any helper costs, before "
-    "any expectation or NAT rewrite. Alternated in one VM, after one warm-up of each. "
+    "any expectation or NAT rewrite. **rtsp-linux (VARIANT)** (when present): the anchor (see above) "
+    "swapped in for ours and attached by the same rule: the same work as ours (an expectation per "
+    "SETUP, the NAT rewrite of client_port). Alternated in one VM, after one warm-up of each. "
     "Guest CPU µs per connection from /proc/stat (busy, and system+softirq); with icount one guest "
     f"µs is {1000 // 2 ** SHIFT} instructions.\n")
 if ctl:
     rows, ratios = ctl
     body += rows
     have_ftp = any(v[5] for v in ratios.values())
+    all_am = anchor_modes({m for v in ratios.values() for m in v[6]})
+
+    def extra(c, cn):
+        """guest µs (and instructions) per connection over none"""
+        e = (1e6 / c - 1e6 / cn) if c and cn else None
+        instr = f", ~{e * 1000 / 2 ** SHIFT / 1000:,.0f} k instructions" if ICOUNT and e else ""
+        return f"{fmt(e, 0)} guest µs{instr}"
     body.append("| requests per connection | **ratio helper/none, connections/s** | helper's extra cost per connection |"
-                + (" yardstick: kernel's FTP helper/none |" if have_ftp else ""))
-    body.append("|---|---|---|" + ("---|" if have_ftp else ""))
-    for (smp, seq), ((r_med, r_txt), ch, cn, bh, bn, ftp) in ratios.items():
-        extra_us = (1e6 / ch - 1e6 / cn) if ch and cn else None
-        instr = f", ~{extra_us * 1000 / 2 ** SHIFT / 1000:,.0f} k instructions" if ICOUNT and extra_us else ""
-        body.append(f"| {seq} | {r_txt} | {fmt(extra_us, 0)} guest µs{instr} |"
-                    + (f" {ftp[1]} |" if have_ftp and ftp else (" n/a |" if have_ftp else "")))
+                + (" yardstick: kernel's FTP helper/none |" if have_ftp else "")
+                + "".join(f" anchor: {mode_label(m)}/none | its extra cost per connection |" for m in all_am))
+    body.append("|---|---|---|" + ("---|" if have_ftp else "") + "---|---|" * len(all_am))
+    for (smp, seq), ((r_med, r_txt), ch, cn, bh, bn, ftp, anc) in ratios.items():
+        body.append(f"| {seq} | {r_txt} | {extra(ch, cn)} |"
+                    + (f" {ftp[1]} |" if have_ftp and ftp else (" n/a |" if have_ftp else ""))
+                    + "".join(f" {anc[m][0][1]} | {extra(anc[m][1], cn)} |" if m in anc else " n/a | n/a |"
+                              for m in all_am))
         summary.append((f"Control path: helper / no helper, connections/s ({seq})",
                         f"**{r_med:.3f}**" if r_med else "n/a", ">= 0.98"))
         if ftp and ftp[0]:
             summary.append((f"… yardstick, the kernel's FTP helper on the same traffic ({seq})",
                             f"{ftp[0]:.3f}", "—"))
+        for m in all_am:
+            if m in anc and anc[m][0][0]:
+                summary.append((f"… anchor, {mode_label(m)} / no helper, same run ({seq})",
+                                f"{anc[m][0][0]:.3f}", "—"))
     body.append("")
 
 # --- 4. scale --------------------------------------------------------------------
@@ -351,12 +463,33 @@ if sc:
                         f"(guest time)", "all"))
         summary.append(("Scale: kernel memory the helper adds per session (slab, set up)",
                         f"{tot:,.0f} B (nf_conntrack_expect + kmalloc-512/1k/2k: {ours:,.0f} B)", "~0.5 KiB + expectation"))
-    for d in same:
+    same_media = {d.get("mode", "helper"): d for s, d in sc if s == "scale_sameport_media"}
+    if len(same) == 1 and "mode" not in same[0] and not same_media:
+        d = same[0]
         body.append(f"Same client port: {d.get('sessions')} decoders all asking client_port=27336 at once, with the "
                     f"helper: {d.get('ok')} set up, {d.get('failed')} not (no reply within 3 s); the VoD server saw "
                     f"{d.get('distinct_wan_ports')} distinct router ports.\n")
         summary.append(("Scale: decoders asking the same client_port at once, set up",
                         f"{d.get('ok')} / {d.get('sessions')}", "—"))
+    elif same:
+        k = next((d.get("sent_sent") for d in same_media.values() if d.get("sent_sent")), "?")
+        body.append(f"Same client port: {same[0].get('sessions')} decoders (addresses as above) all asking "
+                    "client_port=27336 at once, as Movistar boxes do, set up (no reply within 3 s: failed); "
+                    "then the MPEG server sends the same number of datagrams to every router port the VoD "
+                    "server saw in the SETUPs, and each decoder counts its own. With our helper and, swapped in "
+                    "for it in the same VM, each anchor variant:\n")
+        body.append("| | set up | distinct router ports the VoD server saw | got all their datagrams | … some | … none | datagrams received / sent |")
+        body.append("|---|---|---|---|---|---|---|")
+        for d in same:
+            m = d.get("mode", "helper")
+            md = same_media.get(m, {})
+            body.append(f"| {mode_label(m)} | {d.get('ok')} / {d.get('sessions')} | {d.get('distinct_wan_ports')} | "
+                        f"{md.get('full', 'n/a')} | {md.get('partial', 'n/a')} | {md.get('none', 'n/a')} | "
+                        f"{md.get('datagrams', 'n/a')} / {md.get('sent_sent', 'n/a')} |")
+            lab = "Scale: decoders asking the same client_port at once, set up; got their stream" if m == "helper" \
+                else f"… anchor {mode_label(m)}"
+            summary.append((lab, f"{d.get('ok')} / {d.get('sessions')}; {md.get('full', '?')} / {d.get('sessions')}", "—"))
+        body.append("")
 
 # --- 5. parallel -------------------------------------------------------------------
 LOCKS = ("By construction the helper's own state is per connection (a spinlock in its per-connection "

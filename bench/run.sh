@@ -14,9 +14,18 @@
 #   profile   perf profile of the control path, helper vs none: where the
 #             helper's cost goes (VM; skipped without linux-perf on the host)
 #
+# media, control and scale also measure the "anchor", rtsp-linux (the helper
+# pair routers ran before this one), in the same VM: bench/anchor.sh builds
+# it from ../shared/anchors/rtsp-linux (outside this repository) into
+# build/bench/anchor/VARIANT/, and the guest swaps its modules in for ours
+# (same module and helper names: one pair at a time) between trials.
+#
 # Environment (defaults in brackets):
 #   BENCH_PARTS [parse media control scale parallel profile]
 #   BENCH_RESULTS [bench/RESULTS.md]   where the report goes
+#   BENCH_ANCHORS [lin lin-any]  anchor variants (bench/anchor.sh) for media,
+#                         control and scale; empty: no anchor (and no need
+#                         for ../shared/anchors)
 #   BENCH_KEEP_LOGS [0]   1: re-run only BENCH_PARTS into the logs of the
 #                         last run (build/bench/logs) and report them all
 #   BENCH_E2E_ARGS []     extra tests/e2e/run options, e.g. --modules-dir DIR
@@ -48,6 +57,7 @@ TIMEOUT=${BENCH_TIMEOUT:-1500}
 ICOUNT=${BENCH_ICOUNT:-1}
 export BENCH_ICOUNT_SHIFT=${BENCH_ICOUNT_SHIFT:-3}
 read -r -a E2E_ARGS <<<"${BENCH_E2E_ARGS:-}"
+export BENCH_ANCHORS=${BENCH_ANCHORS-lin lin-any}
 
 log() { echo "bench: $*" >&2; }
 
@@ -82,6 +92,21 @@ rm -f "$LOGS"/*
 	echo "icount=$ICOUNT shift=$BENCH_ICOUNT_SHIFT"
 	echo "params=$(env | grep '^BENCH_' | sort | tr '\n' ' ')"
 } >"$LOGS/meta"
+fi
+
+# The anchor's modules, before any VM needs them: no anchor figures without
+# them, so a missing ../shared/anchors stops the run here (BENCH_ANCHORS=
+# runs without the anchor).
+if [ -n "$BENCH_ANCHORS" ] && [[ " $PARTS " =~ \ (media|control|scale)\  ]]; then
+	log "building the anchor (bench/anchor.sh $BENCH_ANCHORS)"
+	# shellcheck disable=SC2086 # a list of variants
+	if ! "$BENCH_DIR/anchor.sh" $BENCH_ANCHORS >"$LOGS/anchor"; then
+		log "error: the anchor did not build (above); BENCH_ANCHORS= runs without it"
+		exit 2
+	fi
+	for v in $BENCH_ANCHORS; do
+		grep -h 'warning:' "$OUT/anchor/$v/build.log" | sed "s|^$OUT/anchor/$v/||; s/^/warning $v /"
+	done >>"$LOGS/anchor"
 fi
 
 # timed PART CMD...: run CMD, note its wall time in PART.secs
@@ -170,7 +195,7 @@ part_profile() {
 	vm profile profile.sh 1
 }
 part_parallel() {
-	local smp par=(BENCH_CTRL_LABEL=parallel
+	local smp par=(BENCH_CTRL_LABEL=parallel BENCH_ANCHORS=
 		"BENCH_CTRL_THREADS=${BENCH_PAR_THREADS:-4}"
 		"BENCH_CTRL_ROUNDS=${BENCH_PAR_ROUNDS:-6}"
 		"BENCH_CTRL_CONNS=${BENCH_PAR_CONNS:-2000}"

@@ -146,6 +146,92 @@ ftp_helper_object() {
 		'{ type "ftp" protocol tcp; l3proto inet; }'
 }
 
+# --- the anchor: rtsp-linux, built by bench/anchor.sh ---------------------
+#
+# Its modules have our module names (nf_conntrack_rtsp, nf_nat_rtsp) and
+# helper name ("rtsp"), so one pair is loaded at a time: use_rtsp swaps them
+# within this VM. BENCH_ANCHORS lists the variants a part measures (lin,
+# lin-any; empty: none), from BENCH_ANCHOR_DIR/VARIANT/*.ko.
+ANCHOR_DIR=${BENCH_ANCHOR_DIR:-/src/build/bench/anchor}
+ANCHORS=${BENCH_ANCHORS:-}
+# Which pair is loaded, in a file: trials run in subshells ($(trial ...)).
+RTSP_LOADED_FILE=$E2E_WORK/rtsp.loaded	# no file: ours (load_rtsp_modules)
+HELPER_FTP=0		# 1: use_rtsp re-creates the FTP helper object too
+
+# anchor_env SECTION: one line per anchor variant: the sha1 of the .ko
+# files this VM loads, or missing=1 (the part then reports no figures for it)
+anchor_env() {
+	local v
+	for v in $ANCHORS; do
+		if [ -f "$ANCHOR_DIR/$v/nf_conntrack_rtsp.ko" ] && [ -f "$ANCHOR_DIR/$v/nf_nat_rtsp.ko" ]; then
+			bench "${1}_anchor" variant="$v" \
+				ct_sha1="$(sha1sum "$ANCHOR_DIR/$v/nf_conntrack_rtsp.ko" | cut -c1-12)" \
+				nat_sha1="$(sha1sum "$ANCHOR_DIR/$v/nf_nat_rtsp.ko" | cut -c1-12)"
+		else
+			bench "${1}_anchor" variant="$v" missing=1
+			note "no $ANCHOR_DIR/$v/*.ko (bench/anchor.sh): variant $v skipped"
+			ANCHORS=$(echo " $ANCHORS " | sed "s/ $v / /; s/^ *//; s/ *$//")
+		fi
+	done
+}
+
+# use_rtsp ours|lin|lin-any: make that RTSP helper pair the loaded one. The
+# helper table goes first (its ct helper object holds a reference to the
+# module), then the modules are swapped (ours with modprobe, the anchor's
+# files with insmod), then the table is re-created (attach_helper_nft, and
+# the FTP helper object if HELPER_FTP=1); the caller's helper_rule sets the
+# rule. Conntracks survive; the old helper's expectations do not.
+use_rtsp() {
+	local want=$1 m cur=ours
+	[ -f "$RTSP_LOADED_FILE" ] && read -r cur <"$RTSP_LOADED_FILE"
+	[ "$want" = "$cur" ] && return 0
+	nsx "$NS_RTR" nft delete table inet e2e_helper 2>/dev/null
+	for m in nf_nat_rtsp nf_conntrack_rtsp; do
+		if [ -d "/sys/module/$m" ]; then
+			rmmod "$m" || { note "rmmod $m failed"; return 1; }
+		fi
+	done
+	echo none >"$RTSP_LOADED_FILE"
+	if [ "$want" = ours ]; then
+		modprobe -a nf_nat_rtsp nf_conntrack_rtsp || return 1
+	else
+		modprobe nf_nat || return 1	# insmod loads no dependencies
+		for m in nf_conntrack_rtsp nf_nat_rtsp; do
+			insmod "$ANCHOR_DIR/$want/$m.ko" || { note "insmod $want/$m.ko failed"; return 1; }
+		done
+		# Ours has media_source=, the anchor has not.
+		[ ! -e /sys/module/nf_conntrack_rtsp/parameters/media_source ] ||
+			{ note "nf_conntrack_rtsp loaded is not the anchor's"; return 1; }
+	fi
+	echo "$want" >"$RTSP_LOADED_FILE"
+	attach_helper_nft rtsp 554 || return 1
+	if [ "$HELPER_FTP" = 1 ]; then
+		ftp_helper_object || return 1
+	fi
+}
+
+# rtsp_mode helper|none|ftp|anchor-VARIANT: helper_rule, after loading the
+# RTSP pair the mode needs (helper: ours; anchor-lin: the anchor's lin
+# variant; none and ftp: whichever is loaded)
+rtsp_mode() {
+	case $1 in
+	helper) use_rtsp ours && helper_rule helper ;;
+	anchor-*) use_rtsp "${1#anchor-}" && helper_rule helper ;;
+	*) helper_rule "$1" ;;
+	esac
+}
+
+rtsp_pair() {	# rtsp_pair: the RTSP helper pair loaded now (ours, lin, ...)
+	local cur=ours
+	[ -f "$RTSP_LOADED_FILE" ] && read -r cur <"$RTSP_LOADED_FILE"
+	if [ -e /sys/module/nf_conntrack_rtsp/parameters/media_source ]; then
+		[ "$cur" = ours ] || cur="ours(not:$cur)"
+	elif [ "$cur" = ours ]; then
+		cur="unknown"
+	fi
+	echo "$cur"
+}
+
 ko_sum() {	# ko_sum MODULE: short sha1 of the module file the guest loads
 	local f
 	f=$(modinfo -n "$1" 2>/dev/null) && sha1sum "$f" | cut -c1-12

@@ -14,7 +14,10 @@
 # and expectations created per connection (1 per SETUP with the helper).
 # BENCH_CTRL_FTP=1 adds a third mode, "ftp": the kernel's FTP helper
 # attached to the same traffic (it parses every segment and expects
-# nothing), as a yardstick for the cost of any helper.
+# nothing), as a yardstick for the cost of any helper. BENCH_ANCHORS (e.g.
+# "lin lin-any") adds a mode "anchor-VARIANT" per variant: the rtsp-linux
+# modules of bench/anchor.sh, swapped in for ours in this VM (common.sh's
+# use_rtsp) and attached by the same rule.
 
 . /src/bench/guest/common.sh
 
@@ -36,9 +39,14 @@ router_nat_nft || bench_die "router nat"
 attach_helper_nft rtsp 554 || bench_die "helper rule"
 if [ "${BENCH_CTRL_FTP:-0}" = 1 ]; then
 	ftp_helper_object || bench_die "ftp helper object"
+	HELPER_FTP=1
 	MODES="helper none ftp"
 fi
 bench_env "$LABEL"
+anchor_env "$LABEL"
+for v in $ANCHORS; do
+	MODES+=" anchor-$v"
+done
 
 # Short-lived connections: keep the router's table and the client's ports
 # from filling up with TIME_WAIT (both modes alike).
@@ -64,7 +72,7 @@ HZ=$(getconf CLK_TCK)
 # decoder and server) and packets conntrack dropped on the router.
 trial() {
 	local mode=$1 seq=$2 n=$3 out c0 c1 s0 s1 t0 t1 e0 e1 d0 d1 r0 r1 conns
-	helper_rule "$mode" || bench_die "helper rule $mode"
+	rtsp_mode "$mode" || bench_die "helper rule $mode"
 	read -r c0 s0 t0 < <(cpu_jiffies)
 	{ read -r e0; read -r d0; } < <(ct_stat "$RTR_PID" expect_create drop)
 	r0=$(( $(tcp_retrans "$DEC_PID") + $(tcp_retrans "$VOD_PID") ))
@@ -80,7 +88,7 @@ trial() {
 		"sys_us_per_conn=$(( (s1 - s0) * 1000000 / HZ / conns ))" \
 		"idle_pct=$(frac $(( 100 * ((t1 - t0) - (c1 - c0)) )) $((t1 - t0)))" \
 		"expect_per_conn=$(frac $((e1 - e0)) "$conns")" \
-		"tcp_retrans=$((r1 - r0))" "ct_drop=$((d1 - d0))"
+		"tcp_retrans=$((r1 - r0))" "ct_drop=$((d1 - d0))" "rtsp_pair=$(rtsp_pair)"
 }
 
 for seq in $SEQS; do

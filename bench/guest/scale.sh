@@ -14,7 +14,10 @@
 #
 # BENCH_SCALE_PORTS=distinct (default): decoder i asks client_port=20000+2i;
 # same: every decoder asks 27336. BENCH_SCALE_SAMEPORT_N decoders (0: skip)
-# then also try 27336 all at once, with the helper: how many get a port.
+# then also try 27336 all at once, with the helper: how many get a port and
+# their BENCH_SCALE_K datagrams from the MPEG server; then the same with
+# each anchor variant of BENCH_ANCHORS (rtsp-linux, bench/anchor.sh,
+# swapped in for ours in this VM by common.sh's use_rtsp).
 
 . /src/bench/guest/common.sh
 
@@ -32,6 +35,7 @@ topo_movistar || bench_die "topology"
 router_nat_nft || bench_die "router nat"
 attach_helper_nft rtsp 554 || bench_die "helper rule"
 bench_env scale
+anchor_env scale
 grep -qw slab_nomerge /proc/cmdline || note "warning: caches may be merged (no slab_nomerge)"
 
 # N addresses from 192.168.16.2 on the decoders' side; the router's LAN
@@ -162,19 +166,41 @@ rtspd_stop
 phase none "$portopt" "$N"
 phase helper "$portopt" "$N"
 
-if [ "$SAME_N" -gt 0 ]; then
-	# All decoders ask for the same client port, as Movistar boxes do.
-	helper_rule helper
+# sameport MODE: SAME_N decoders all ask for client_port=27336 at once, as
+# Movistar boxes do (MODE helper: ours; anchor-VARIANT: the anchor), then
+# the MPEG server sends K datagrams to each router port the VoD server saw
+# and each decoder counts its own.
+sameport() {
+	local mode=$1 pid out
+	rtsp_mode "$mode" || bench_die "helper rule $mode"
 	nsx "$NS_RTR" conntrack -F >/dev/null 2>&1
 	rm -f "$W"/hold.*
 	rtspd_start
-	touch "$W/hold.go" "$W/hold.gate"
 	nsx "$NS_DEC" "$BIN/rtspcli" hold -s "$VOD4" -n "$SAME_N" -B "$FIRST" -u 27336 \
-		-c "$CONC" -k 0 -x -t 3 -G "$W/hold.go" -g "$W/hold.gate" >"$W/hold.out" 2>"$W/hold.err"
-	note "$(cat "$W/hold.err")"
-	bench scale_sameport sessions="$SAME_N" $(sed -n 's/^setup: //p' "$W/hold.out") \
-		distinct_wan_ports="$(awk '{ print $2 }' "$W/sessions" | sort -u | wc -l)"
+		-c "$CONC" -k "$K" -w 5 -t 3 -R "$W/hold.ready" -G "$W/hold.go" \
+		-M "$W/hold.mdone" -g "$W/hold.gate" >"$W/hold.out" 2>"$W/hold.err" &
+	pid=$!
+	busywait 3600000 file_or_dead "$W/hold.ready" "$pid" >/dev/null
+	[ -e "$W/hold.ready" ] || bench_die "sameport $mode: $(cat "$W/hold.err")"
+	out=$(nsx "$NS_MPEG" "$BIN/udpblast" -f "$W/sessions" -k "$K" -s 48440 -r "$PPS")
+	touch "$W/hold.go"
+	busywait 3600000 file_or_dead "$W/hold.mdone" "$pid" >/dev/null
+	touch "$W/hold.gate"
+	wait "$pid"
+	note "$mode: $(cat "$W/hold.err")"
+	bench scale_sameport mode="$mode" sessions="$SAME_N" $(sed -n 's/^setup: //p' "$W/hold.out") \
+		distinct_wan_ports="$(awk '{ print $2 }' "$W/sessions" | sort -u | wc -l)" rtsp_pair="$(rtsp_pair)"
+	bench scale_sameport_media mode="$mode" $(sed -n 's/^media: //p' "$W/hold.out") \
+		$(echo "$out" | sed 's/\([a-z_]*\)=/sent_\1=/g')
 	[ -n "${BENCH_DEBUG:-}" ] && { sort "$W/sessions" | uniq -c | head -50; nsx "$NS_RTR" conntrack -L expect | head -20; nsx "$NS_RTR" conntrack -L expect | wc -l; }
 	rtspd_stop
+}
+
+if [ "$SAME_N" -gt 0 ]; then
+	sameport helper
+	for v in $ANCHORS; do
+		sameport "anchor-$v"
+	done
+	use_rtsp ours || note "could not reload ours"
 fi
 bench scale_done ok=1

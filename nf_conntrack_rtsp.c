@@ -1140,10 +1140,33 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 }
 
 /*
- * Behind NAT, a SETUP whose head is cut by the end of the segment may
- * need bytes rewritten that would be gone by the time the rest comes:
- * hold it back (drop it, and what follows it) so that the client sends it
- * again, whole (Linux joins the pieces when it retransmits).
+ * Has a Transport header begun in @p (a message head cut short)?  A line
+ * cut within its name counts: the rest of the name may follow.
+ */
+static bool rtsp_transport_begun(const char *p, u32 len)
+{
+	static const char name[] = "transport";
+	const char *nl;
+	u32 i, n;
+
+	while ((nl = memchr(p, '\n', len))) {
+		len -= nl + 1 - p;
+		p = nl + 1;
+		n = min_t(u32, len, sizeof(name) - 1);
+		for (i = 0; i < n && (p[i] | 0x20) == name[i]; i++)
+			;
+		if (n && i == n)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Behind NAT, a SETUP whose head is cut by the end of the segment after
+ * its Transport header has begun may need bytes rewritten that would be
+ * gone by the time the rest comes: hold it back (drop it, and what follows
+ * it) so that the client sends it again, whole (Linux joins the pieces
+ * when it retransmits).  Cut before Transport, it is rewritten later.
  */
 static bool rtsp_hold_back(const struct rtsp_pkt *pk, const char *p, u32 len)
 {
@@ -1154,8 +1177,9 @@ static bool rtsp_hold_back(const struct rtsp_pkt *pk, const char *p, u32 len)
 		return false;
 	while (i < len && (p[i] == '\r' || p[i] == '\n'))
 		i++;
-	len -= i;
-	return len && !memcmp(p + i, setup, min_t(u32, len, sizeof(setup) - 1));
+	return len > i &&
+	       !memcmp(p + i, setup, min_t(u32, len - i, sizeof(setup) - 1)) &&
+	       rtsp_transport_begun(p + i, len - i);
 }
 
 /* Parse and act on the messages of the payload from offset @off on. */
@@ -1243,6 +1267,11 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 			s->held = 0;
 			*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
 			s->skip = msg.len - (before + n);
+			return false;
+		}
+		if (rtsp_hold_back(pk, s->hold, s->held)) {
+			pk->held_back = true;
+			*ret = NF_DROP;
 			return false;
 		}
 		if (s->held < RTSP_HOLD_MAX)

@@ -207,6 +207,29 @@ int rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
  * offset are refused even when one is empty: their order would be
  * ambiguous.
  */
+/*
+ * Would the line holding [@off, @off + @len) stay within RTSP_MAX_LINE with
+ * this edit and those planned on it?  A longer one would make the message
+ * one that the parser (ours, on the next router too) refuses.  The CR of
+ * the line's end counts, as it may be there.
+ */
+static bool rtsp_plan_line_fits(const struct rtsp_plan *p, const char *msg,
+				u32 msg_len, u32 off, u32 len, u32 rep_len)
+{
+	long long n;
+	u32 ls = off, le = off + len, i;
+
+	while (ls && msg[ls - 1] != '\n')
+		ls--;
+	while (le < msg_len && msg[le] != '\n')
+		le++;
+	n = (long long)(le - ls) + rep_len - len;
+	for (i = 0; i < p->n; i++)
+		if (p->edit[i].off >= ls && p->edit[i].off < le)
+			n += (long long)p->edit[i].rep_len - p->edit[i].len;
+	return n <= RTSP_MAX_LINE;
+}
+
 static int rtsp_plan_insert(struct rtsp_plan *p, const char *msg,
 			    u32 msg_len, u32 off, u32 len, const char *rep,
 			    u32 rep_len, u32 *at)
@@ -235,6 +258,9 @@ static int rtsp_plan_insert(struct rtsp_plan *p, const char *msg,
 	if (i && off - p->edit[i - 1].off < p->edit[i - 1].len)
 		return -1;
 	if (i < p->n && (p->edit[i].off == off || off + len > p->edit[i].off))
+		return -1;
+
+	if (!rtsp_plan_line_fits(p, msg, msg_len, off, len, rep_len))
 		return -1;
 
 	memmove(&p->edit[i + 1], &p->edit[i],

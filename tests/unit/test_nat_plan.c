@@ -1370,3 +1370,33 @@ int main(void)
 		(double)(b.tv_nsec - a.tv_nsec) / 1e9, cand_calls);
 	return rc;
 }
+
+/*
+ * A rewrite never makes a line longer than the parser takes (fuzz_nat
+ * found a 4 KiB Transport line that a grown port made invalid); other
+ * lines, and shrinking edits, are not limited by it.
+ */
+TEST(plan_line_limit)
+{
+	static char buf[RTSP_MAX_LINE + 64];
+	struct in in;
+	u32 n = RTSP_MAX_LINE - 2;
+
+	/* "x...x\r\ny" with the first line RTSP_MAX_LINE - 1 bytes, CR in. */
+	memset(buf, 'x', n);
+	memcpy(buf + n, "\r\ny", 3);
+	in = in_of(buf, n + 3);
+	rtsp_plan_init(&plan);
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 10, 1, "ab", 2), 0);
+	CHECK_EQ(plan.delta, 1);
+	/* One more byte on that line is one too many, wherever it goes. */
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 20, 1, "ab", 2), -1);
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0, 0, "a", 1), -1);
+	/* Unless another edit on it gives one back. */
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 30, 2, "a", 1), 0);
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 40, 1, "ab", 2), 0);
+	/* The next line has room. */
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, n + 2, 1, "abc", 3), 0);
+	CHECK_EQ(plan.n, 4);
+	CHECK_EQ(plan.delta, 3);
+}

@@ -24,7 +24,6 @@
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/jhash.h>
-#include <linux/llist.h>
 #include <linux/rculist.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
@@ -53,10 +52,10 @@
 #define RTSP_MEDIA_MAX		8
 /* Longest message head held while the rest of it is on its way. */
 #define RTSP_HOLD_MAX		2048
-/* NATed SETUPs whose mapping a retransmission must get again. */
-#define RTSP_REMAP_MAX		2
+/* NATed messages whose rewrite a retransmission must get again. */
+#define RTSP_REMAP_MAX		3
 /* Times a split SETUP is held back before it is let through. */
-#define RTSP_HOLDBACK_MAX	4
+#define RTSP_HOLDBACK_MAX	2
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP connection tracking helper");
@@ -127,7 +126,8 @@ struct rtsp_bounce {
 	struct nf_rtsp_msg_ctx c;	/* what the NAT helper is handed */
 };
 
-static DEFINE_PER_CPU(struct rtsp_bounce, rtsp_bounce);
+/* Allocated: static per-CPU data of modules comes from a small reserve. */
+static struct rtsp_bounce __percpu *rtsp_bounce;
 
 /* Set on unload: no packet may allocate or use per-connection state. */
 static bool rtsp_unloading;
@@ -156,6 +156,7 @@ struct rtsp_media {
 	__be16 client_port;		/* the client's own port behind it */
 	u8 state;			/* enum rtsp_media_state */
 	bool owned;			/* in rtsp_ports[] */
+	u8 gen;				/* conn->gen of its SETUP */
 };
 
 /*
@@ -165,7 +166,7 @@ struct rtsp_media {
 struct rtsp_remap {
 	u32 seq;			/* of the message's first byte */
 	u32 hdr_len;			/* its head, as first seen */
-	u32 cseq;			/* hash of its CSeq, 0: slot free */
+	u32 hash;			/* of that head, 0: slot free */
 	u16 port[RTSP_MAX_SPECS];
 };
 
@@ -183,7 +184,6 @@ struct rtsp_stream {
 
 struct rtsp_conn {
 	struct rcu_head rcu;
-	struct llist_node unload_node;
 	/* In rtsp_hosts[] while it may hold expectations (@indexed). */
 	struct hlist_node host_node;
 	struct nf_conn *ct;		/* whose helper data points here */
@@ -193,6 +193,8 @@ struct rtsp_conn {
 	bool released;			/* (conn->lock) no port may be held */
 	/* The NAT helper gave a SETUP other ports: replies need restoring. */
 	bool remapped;
+	bool garbage;			/* the client sent bytes not RTSP */
+	u8 gen;				/* of the message being handled */
 	u8 next_slot;			/* in @media, the next one to evict */
 	u8 next_remap[IP_CT_DIR_MAX];	/* in @remap, the next to reuse */
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
@@ -228,8 +230,23 @@ static u32 rtsp_hosts_seed __read_mostly;
 static struct hlist_head rtsp_ports[1 << RTSP_PORTS_BITS];
 static DEFINE_SPINLOCK(rtsp_ports_lock);
 
-/* Connections whose state unload frees, out of the conntrack hash lock. */
-static LLIST_HEAD(rtsp_unload_list);
+/*
+ * The media flow of a session whose control connection ended still holds
+ * its router port while it lives: another session's stream from the same
+ * sender would join it.  Hashed like rtsp_ports[], under its lock; freed
+ * by the first look that finds the flow gone.
+ */
+struct rtsp_orphan {
+	struct hlist_node node;
+	possible_net_t net;
+	struct nf_conntrack_zone zone;
+	struct nf_conntrack_tuple child;
+	union nf_inet_addr addr;
+	__be16 port;
+	u8 family;
+};
+
+static struct hlist_head rtsp_orphans[1 << RTSP_PORTS_BITS];
 
 /* In nf_conn_help::data. */
 struct nf_ct_rtsp_master {
@@ -327,11 +344,14 @@ static struct hlist_head *rtsp_port_bucket(const struct net *net,
 }
 
 /*
- * Does @md, in rtsp_ports[], still hold its port (rtsp_ports_lock held)?
- * Its expectation until it would have timed out, then its flow while
- * that lives: a flow ends with no word to us, so look.
+ * Does @md, in rtsp_ports[] of @net, still hold its port (rtsp_ports_lock
+ * held)?  Its expectation until it would have timed out, then its flow
+ * while that lives: a flow ends with no word to us, so look.  @md->master
+ * is only read (conntracks are SLAB_TYPESAFE_BY_RCU, and we are in an RCU
+ * section): a master whose helper was taken away by ctnetlink never ran
+ * ->destroy.
  */
-static bool rtsp_media_live(const struct rtsp_media *md)
+static bool rtsp_media_live(struct net *net, const struct rtsp_media *md)
 {
 	const struct nf_conntrack_tuple_hash *h;
 	struct nf_conn *child;
@@ -339,8 +359,7 @@ static bool rtsp_media_live(const struct rtsp_media *md)
 
 	if (md->state == RTSP_MEDIA_EXPECTED)
 		return time_before(jiffies, md->expires);
-	h = nf_conntrack_find_get(nf_ct_net(md->master), nf_ct_zone(md->master),
-				  &md->child);
+	h = nf_conntrack_find_get(net, nf_ct_zone(md->master), &md->child);
 	if (!h)
 		return false;
 	child = nf_ct_tuplehash_to_ctrack(h);
@@ -355,17 +374,82 @@ static const union nf_inet_addr *rtsp_media_addr(const struct rtsp_media *md)
 	return &md->master->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
 }
 
-static bool rtsp_port_busy(const struct net *net, u8 family,
+static struct hlist_head *rtsp_orphan_bucket(const struct net *net,
+					     const union nf_inet_addr *addr,
+					     __be16 port)
+{
+	return rtsp_orphans + (rtsp_port_bucket(net, addr, port) - rtsp_ports);
+}
+
+static bool rtsp_flow_alive(struct net *net,
+			    const struct nf_conntrack_zone *zone,
+			    const struct nf_conntrack_tuple *tuple)
+{
+	const struct nf_conntrack_tuple_hash *h;
+	struct nf_conn *child;
+	bool live;
+
+	h = nf_conntrack_find_get(net, zone, tuple);
+	if (!h)
+		return false;
+	child = nf_ct_tuplehash_to_ctrack(h);
+	live = !nf_ct_is_dying(child);
+	nf_ct_put(child);
+	return live;
+}
+
+static bool rtsp_port_busy(struct net *net, u8 family,
 			   const union nf_inet_addr *addr, __be16 port)
 {
 	const struct rtsp_media *md;
+	struct rtsp_orphan *o;
+	struct hlist_node *tmp;
 
 	hlist_for_each_entry(md, rtsp_port_bucket(net, addr, port), port_node)
 		if (md->port == port && nf_ct_l3num(md->master) == family &&
 		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
-		    net_eq(nf_ct_net(md->master), net) && rtsp_media_live(md))
+		    net_eq(nf_ct_net(md->master), net) &&
+		    rtsp_media_live(net, md))
 			return true;
+	hlist_for_each_entry_safe(o, tmp, rtsp_orphan_bucket(net, addr, port),
+				  node) {
+		if (o->port != port || o->family != family ||
+		    !nf_inet_addr_cmp(&o->addr, addr) ||
+		    !net_eq(read_pnet(&o->net), net))
+			continue;
+		if (rtsp_flow_alive(net, &o->zone, &o->child))
+			return true;
+		hlist_del(&o->node);
+		kfree(o);
+	}
 	return false;
+}
+
+/* At the end of its control connection, @md's live flow keeps its port. */
+static void rtsp_media_orphan(struct rtsp_media *md)
+{
+	struct nf_conn *ct = md->master;
+	const union nf_inet_addr *addr = rtsp_media_addr(md);
+	struct rtsp_orphan *o;
+
+	if (!md->owned || md->state != RTSP_MEDIA_FLOWING ||
+	    !rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &md->child))
+		return;
+	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	if (!o)
+		return;
+	write_pnet(&o->net, nf_ct_net(ct));
+	o->zone = *nf_ct_zone(ct);
+	o->child = md->child;
+	o->addr = *addr;
+	o->port = md->port;
+	o->family = nf_ct_l3num(ct);
+	spin_lock(&rtsp_ports_lock);
+	hlist_add_head(&o->node,
+		       rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port));
+	spin_unlock(&rtsp_ports_lock);
+	pr_debug("media port %u: held by its flow after the control connection\n",
+		 ntohs(md->port));
 }
 
 /* @md no longer holds a port (conn->lock held). */
@@ -391,14 +475,16 @@ static void rtsp_conn_release(struct rtsp_conn *conn)
 
 	spin_lock_bh(&conn->lock);
 	conn->released = true;
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		rtsp_media_orphan(&conn->media[i]);
 		rtsp_media_free(&conn->media[i]);
+	}
 	spin_unlock_bh(&conn->lock);
 	rtsp_host_index(conn, false, true);
 	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
 }
 
-/* ->destroy: never called under a conntrack hash lock (see unload). */
+/* ->destroy: never called under a conntrack hash lock. */
 static void rtsp_destroy(struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
@@ -584,6 +670,19 @@ static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
 	rtsp_media_free(md);
 }
 
+/* A free slot for a media port, other than @not, or NULL. */
+static struct rtsp_media *rtsp_media_slot_free(struct rtsp_conn *conn,
+					       const struct rtsp_media *not)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		if (conn->media[i].state == RTSP_MEDIA_FREE &&
+		    &conn->media[i] != not)
+			return &conn->media[i];
+	return NULL;
+}
+
 /*
  * A free slot for a media port, other than @not; when all are in use the
  * oldest one is reused (the newest SETUP wins).  Behind NAT its media
@@ -592,17 +691,22 @@ static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
 static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 					  const struct rtsp_media *not)
 {
-	struct rtsp_media *md;
+	struct rtsp_media *md = rtsp_media_slot_free(conn, not);
 	unsigned int i;
 
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
-		if (conn->media[i].state == RTSP_MEDIA_FREE &&
-		    &conn->media[i] != not)
-			return &conn->media[i];
-	do {
+	if (md)
+		return md;
+	/*
+	 * Never one of the message's own (it has at most RTSP_MEDIA_MAX
+	 * ports, @not among them): its SETUP would name a port nobody holds.
+	 */
+	for (i = 0; i < 2 * RTSP_MEDIA_MAX; i++) {
 		md = &conn->media[conn->next_slot];
 		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
-	} while (md == not);
+		/* The second round takes a slot whose gen only looks like it. */
+		if (md != not && (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
+			break;
+	}
 	pr_debug("media port %u: slot reused for a newer SETUP\n",
 		 ntohs(md->port));
 	if (md->owned)
@@ -638,12 +742,26 @@ static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 	};
 }
 
+static bool rtsp_ports_busy(struct net *net, u8 family,
+			    const union nf_inet_addr *addr, const __be16 *p,
+			    unsigned int n)
+{
+	bool busy = false;
+	unsigned int i;
+
+	spin_lock(&rtsp_ports_lock);
+	for (i = 0; i < n && !busy; i++)
+		busy = rtsp_port_busy(net, family, addr, p[i]);
+	spin_unlock(&rtsp_ports_lock);
+	return busy;
+}
+
 int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 		     u16 port, int step, u16 client_lo, u16 client_hi)
 {
 	struct rtsp_conn *conn = c->owner;
 	struct nf_conn *ct = conn->ct;
-	const struct net *net = nf_ct_net(ct);
+	struct net *net = nf_ct_net(ct);
 	u16 want[2] = { client_lo, client_hi };
 	struct rtsp_media *md[2] = { };
 	unsigned int i, n = step ? 2 : 1;
@@ -653,7 +771,12 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 		return -ENOENT;
 	p[0] = htons(port);
 	p[1] = htons(port + step);
-	/* Slots first: ending an old media takes other locks. */
+	/*
+	 * Only for free ports may an older media of the connection end to
+	 * give up its slot, which takes other locks: look, then look again.
+	 */
+	if (rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, n))
+		return 1;
 	for (i = 0; i < n; i++)
 		md[i] = rtsp_media_slot(conn, md[0]);
 
@@ -667,6 +790,7 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 	for (i = 0; i < n; i++) {
 		*md[i] = (struct rtsp_media){
 			.master	 = ct,
+			.gen	 = conn->gen,
 			.expires = jiffies + rtsp_exp_policy.timeout * HZ,
 			.session = c->session,
 			.cseq	 = c->cseq,
@@ -830,40 +954,48 @@ static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 	       !spec->interleaved && spec->client.lo;
 }
 
+/* Identifies a rewritten message's head: the same bytes at the same place. */
+static u32 rtsp_head_hash(const char *msg, u32 hdr_len)
+{
+	return jhash(msg, hdr_len, 0) | 1;
+}
+
 /* The mapping a NATed SETUP at @seq got before, if it is a retransmission. */
 static struct rtsp_remap *rtsp_remap_find(struct rtsp_conn *conn, u32 seq,
-					  u32 hdr_len)
+					  u32 hdr_len, u32 hash)
 {
 	struct rtsp_remap *r = conn->remap[IP_CT_DIR_ORIGINAL];
 	unsigned int i;
 
 	for (i = 0; i < RTSP_REMAP_MAX; i++)
-		if (r[i].cseq && r[i].seq == seq && r[i].hdr_len == hdr_len)
+		if (r[i].hash == hash && r[i].seq == seq &&
+		    r[i].hdr_len == hdr_len)
 			return &r[i];
 	return NULL;
 }
 
-/* Its reply came: the server has the SETUP, none will come again. */
-static void rtsp_remap_done(struct rtsp_conn *conn, u32 cseq)
+/*
+ * Remember a rewritten message.  Whatever was remembered over the same
+ * bytes is forgotten: those bytes were dropped, and others came instead.
+ * Entries go when newer ones need their place (a client retransmits a
+ * SETUP until it has the server's ACK, which may come after the reply).
+ */
+static void rtsp_remap_add(struct rtsp_conn *conn, enum ip_conntrack_dir dir,
+			   const struct nf_rtsp_msg_ctx *c, u32 seq,
+			   u32 hdr_len, u32 hash)
 {
-	struct rtsp_remap *r = conn->remap[IP_CT_DIR_ORIGINAL];
+	struct rtsp_remap *r = conn->remap[dir];
 	unsigned int i;
 
 	for (i = 0; i < RTSP_REMAP_MAX; i++)
-		if (r[i].cseq == cseq)
-			r[i].cseq = 0;
-}
-
-static void rtsp_remap_add(struct rtsp_conn *conn, enum ip_conntrack_dir dir,
-			   const struct nf_rtsp_msg_ctx *c, u32 seq,
-			   u32 hdr_len)
-{
-	struct rtsp_remap *r = &conn->remap[dir][conn->next_remap[dir]];
-
+		if (r[i].hash && before(r[i].seq, seq + hdr_len) &&
+		    after(r[i].seq + r[i].hdr_len, seq))
+			r[i].hash = 0;
+	r = &r[conn->next_remap[dir]];
 	conn->next_remap[dir] = (conn->next_remap[dir] + 1) % RTSP_REMAP_MAX;
 	r->seq = seq;
 	r->hdr_len = hdr_len;
-	r->cseq = c->cseq ?: 1;
+	r->hash = hash;
 	memcpy(r->port, c->port, sizeof(r->port));
 }
 
@@ -887,24 +1019,30 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				       const struct rtsp_msg *msg,
 				       struct nf_conn *ct, bool count)
 {
-	unsigned int n = 0, held = 0, limit = 0, want;
+	unsigned int n = 0, held = 0, limit = 0, want, ports = 0;
+	struct rtsp_tspec spec;
 	u32 pos = 0;
 	int r;
 
 	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
-					&c->spec[n])) != 0) {
+					&spec)) != 0) {
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
 				     rtsp_method_name(msg));
 			continue;
 		}
-		if (!rtsp_spec_wants_udp(&c->spec[n]))
+		if (!rtsp_spec_wants_udp(&spec))
 			continue;
-		if (n == RTSP_MAX_SPECS) {
+		/* A connection remembers RTSP_MEDIA_MAX ports: a SETUP that
+		 * wanted more would push out its own.
+		 */
+		ports += rtsp_spec_ports(&spec.client);
+		if (n == RTSP_MAX_SPECS || ports > RTSP_MEDIA_MAX) {
 			rtsp_log_bad(ct, "ignoring transport specs past the first "
-				     __stringify(RTSP_MAX_SPECS), "SETUP");
+				     __stringify(RTSP_MEDIA_MAX) " ports", "SETUP");
 			break;
 		}
+		c->spec[n] = spec;
 		pr_debug("%s: udp transport, client ports %u-%u\n",
 			 rtsp_method_name(msg), c->spec[n].client.lo,
 			 c->spec[n].client.hi);
@@ -943,17 +1081,20 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 				    struct rtsp_msg *msg, struct nf_conn *ct,
 				    enum ip_conntrack_info ctinfo,
-				    struct rtsp_conn *conn, u32 seq)
+				    struct rtsp_conn *conn, u32 seq, bool replay)
 {
 	const struct nf_nat_rtsp_hooks *nat = rcu_dereference(nf_nat_rtsp_hooks);
 	bool natted = nat && (ct->status & IPS_NAT_MASK);
 	bool request = msg->type == RTSP_MSG_REQUEST;
 	unsigned int i, n, n_port, ret = NF_ACCEPT;
 	struct rtsp_remap *remap = NULL;
+	u32 hash = 0;
 
 	if (!request && (!natted || !conn || !conn->remapped ||
 			 c->msgoff < 0))
 		return NF_ACCEPT;
+	if (natted && conn)
+		hash = rtsp_head_hash(c->msg, msg->hdr_len);
 
 	c->owner = conn;
 	c->cseq = rtsp_hash(c->msg, &msg->cseq);
@@ -962,7 +1103,9 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	c->reuse = false;
 	memset(c->port, 0, sizeof(c->port));
 	if (request && natted && conn)
-		remap = rtsp_remap_find(conn, seq, msg->hdr_len);
+		remap = rtsp_remap_find(conn, seq, msg->hdr_len, hash);
+	if (conn)
+		conn->gen++;
 	n = rtsp_collect_specs(c, msg, ct, request && !remap);
 	c->n_spec = n;
 	if (!n)
@@ -972,9 +1115,9 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 		for (i = 0; i < n; i++)
 			c->port[i] = rtsp_client_port(conn, c->spec[i].client.lo);
 		ret = nat->reply(c, ct, ctinfo);
-		if (ret == NF_ACCEPT && c->delta)
+		if (ret == NF_ACCEPT && c->plan.n && !replay)
 			rtsp_remap_add(conn, IP_CT_DIR_REPLY, c, seq,
-				       msg->hdr_len);
+				       msg->hdr_len, hash);
 	} else if (natted) {
 		/* Router ports are held by sessions: that needs our state. */
 		if (!conn) {
@@ -988,7 +1131,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 		ret = nat->setup(c, ct, ctinfo);
 		if (ret == NF_ACCEPT && !remap) {
 			rtsp_remap_add(conn, IP_CT_DIR_ORIGINAL, c, seq,
-				       msg->hdr_len);
+				       msg->hdr_len, hash);
 			for (i = 0; i < n; i++)
 				if (c->port[i] != c->spec[i].client.lo)
 					conn->remapped = true;
@@ -1096,6 +1239,7 @@ static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
 struct rtsp_pkt {
 	u32 seq;			/* of the payload's first byte */
 	s32 delta;			/* bytes the NAT helper added to it */
+	s32 new_delta;			/* ... to bytes not seen before */
 	bool natted;			/* NATed, with nf_nat_rtsp loaded */
 	bool may_hold;			/* a split SETUP may be held back */
 	bool held_back;			/* it was: drop the packet */
@@ -1121,20 +1265,20 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 		pr_debug("SETUP, Transport: %.*s\n", (int)msg->transport.len,
 			 c->msg + msg->transport.off);
 		ret = rtsp_walk_specs(c, msg, ct, ctinfo, conn,
-				      pk->seq + c->msgoff - pk->delta);
+				      pk->seq + c->msgoff - pk->delta, false);
 	} else if (msg->type == RTSP_MSG_RESPONSE && dir == IP_CT_DIR_REPLY) {
 		if (conn && msg->session.len && msg->cseq.len)
 			rtsp_bind_session(conn, rtsp_hash(c->msg, &msg->cseq),
 					  rtsp_hash(c->msg, &msg->session));
-		if (conn && msg->cseq.len)
-			rtsp_remap_done(conn, rtsp_hash(c->msg, &msg->cseq));
 		if (msg->transport.len)
 			ret = rtsp_walk_specs(c, msg, ct, ctinfo, conn,
-					      pk->seq + c->msgoff - pk->delta);
+					      pk->seq + c->msgoff - pk->delta,
+					      false);
 	} else {
 		return NF_ACCEPT;
 	}
 	pk->delta += c->delta;
+	pk->new_delta += c->delta;
 	c->delta = 0;
 	return ret;
 }
@@ -1227,9 +1371,13 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 			}
 			return ret;
 		default:
-			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL) {
+				/* No SETUP of its is held back again. */
+				if (conn)
+					conn->garbage = true;
 				rtsp_log_bad(ct, "ignoring data that is not RTSP",
 					     "request");
+			}
 			return ret;
 		}
 	}
@@ -1264,9 +1412,12 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 		return *ret == NF_ACCEPT;
 	case RTSP_PARSE_INCOMPLETE:
 		if (msg.hdr_len) {
+			s32 d = pk->delta;
+
 			s->held = 0;
 			*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
-			s->skip = msg.len - (before + n);
+			/* In bytes as the client sent them. */
+			s->skip = msg.len - (pk->delta - d) - (before + n);
 			return false;
 		}
 		if (rtsp_hold_back(pk, s->hold, s->held)) {
@@ -1290,8 +1441,9 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
  * A retransmission behind NAT: the messages of it that were rewritten get
  * the same rewrite again (the TCP sequence adjustment of their first copy
  * already counts it), in the order they come.  One cut otherwise than the
- * first copy was cannot be rewritten the same way: drop it, so that it
- * comes again.  @seen bytes of the segment were seen before.
+ * first copy was, or whose bytes are not those of the first copy, cannot
+ * be rewritten the same way: drop it, so that it comes again.  @seen
+ * bytes of the segment were seen before.
  */
 static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
 				struct rtsp_pkt *pk, u32 *off, u32 seen,
@@ -1303,14 +1455,14 @@ static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
 	unsigned int i, ret, done = 0;
 	const struct rtsp_remap *r;
 	struct rtsp_msg msg;
-	u32 at;
+	u32 at, from = 0;
+	s64 pos;
 
 	seen = min(seen, *c->datalen);
-
 	for (;;) {
 		r = NULL;
 		for (i = 0; i < RTSP_REMAP_MAX; i++) {
-			if (!rm[i].cseq || (done & BIT(i)) ||
+			if (!rm[i].hash || (done & BIT(i)) ||
 			    !before(rm[i].seq, pk->seq + seen) ||
 			    !after(rm[i].seq + rm[i].hdr_len, pk->seq))
 				continue;
@@ -1320,27 +1472,63 @@ static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
 		if (!r)
 			return NF_ACCEPT;
 		done |= BIT(r - rm);
+		/* Where it was in the segment, then where it is now. */
 		at = r->seq - pk->seq;
-		if (before(r->seq, pk->seq) || r->hdr_len > seen - at) {
+		pos = (s64)at + pk->delta;
+		if (before(r->seq, pk->seq) || at < from ||
+		    r->hdr_len > seen - at || pos < 0 ||
+		    pos + r->hdr_len > *c->datalen) {
 			rtsp_log_bad(ct, "retransmission cut unlike its rewritten copy",
 				     "dropped until it comes whole");
 			return NF_DROP;
 		}
-		/* Where it is now, behind the rewrites made before it. */
-		at += pk->delta;
-		c->msgoff = at;
-		c->msg = *c->dptr + at;
-		c->msglen = *c->datalen - at;
+		from = at + r->hdr_len;
+		c->msgoff = pos;
+		c->msg = *c->dptr + pos;
+		c->msglen = *c->datalen - pos;
 		if (rtsp_parse_msg(c->msg, c->msglen, &msg) ==
-		    RTSP_PARSE_INVALID || msg.hdr_len != r->hdr_len)
+		    RTSP_PARSE_INVALID || msg.hdr_len != r->hdr_len ||
+		    rtsp_head_hash(c->msg, msg.hdr_len) != r->hash)
 			return NF_DROP;
-		ret = rtsp_walk_specs(c, &msg, ct, ctinfo, conn, r->seq);
+		ret = rtsp_walk_specs(c, &msg, ct, ctinfo, conn, r->seq, true);
 		if (ret != NF_ACCEPT)
 			return ret;
 		*off += c->delta;
 		pk->delta += c->delta;
 		c->delta = 0;
 	}
+}
+
+/*
+ * Move the TCP stream by @delta after this packet: nf_ct_seqadj_set(),
+ * but a retransmission that starts where the last rewrite did, and brings
+ * new bytes rewritten too, adds to that rewrite (which it ignores).  One
+ * that starts before it cannot be told apart: refuse it.
+ */
+static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+			u32 seq, s32 delta)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	struct nf_ct_seqadj *way;
+	bool ok = true;
+
+	if (!seqadj)
+		return false;
+	set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
+	spin_lock_bh(&ct->lock);
+	way = &seqadj->seq[CTINFO2DIR(ctinfo)];
+	if (way->offset_before == way->offset_after ||
+	    before(way->correction_pos, seq)) {
+		way->correction_pos = seq;
+		way->offset_before = way->offset_after;
+		way->offset_after += delta;
+	} else if (way->correction_pos == seq) {
+		way->offset_after += delta;
+	} else {
+		ok = false;
+	}
+	spin_unlock_bh(&ct->lock);
+	return ok;
 }
 
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
@@ -1389,12 +1577,12 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	 * linearized, as the kernel's SIP helper does.
 	 */
 	local_bh_disable();
-	c = &this_cpu_ptr(&rtsp_bounce)->c;
+	c = &this_cpu_ptr(rtsp_bounce)->c;
 	*c = (struct nf_rtsp_msg_ctx){ .skb = skb, .protoff = protoff,
 				       .dataoff = dataoff };
 	if (skb_is_nonlinear(skb) && datalen <= RTSP_BOUNCE_MAX) {
 		dptr = skb_header_pointer(skb, dataoff, datalen,
-					  this_cpu_ptr(&rtsp_bounce)->buf);
+					  this_cpu_ptr(rtsp_bounce)->buf);
 	} else if (likely(!skb_linearize(skb))) {
 		dptr = skb->data + dataoff;
 	} else {
@@ -1419,7 +1607,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	s = &conn->stream[dir];
 	saved = *s;
 	pk.may_hold = pk.natted && dir == IP_CT_DIR_ORIGINAL &&
-		      s->holdbacks < RTSP_HOLDBACK_MAX;
+		      s->holdbacks < RTSP_HOLDBACK_MAX && !conn->garbage;
 	if (s->synced && before(pk.seq, s->next_seq)) {
 		/* A retransmission: only bytes not seen before count. */
 		n = s->next_seq - pk.seq;
@@ -1479,9 +1667,13 @@ out:
 		rtsp_host_index(conn, false, false);
 	spin_unlock_bh(&conn->lock);
 adjust:
-	/* Every rewrite of the packet moves the stream once, by the sum. */
-	if (ret == NF_ACCEPT && pk.delta)
-		nf_ct_seqadj_set(ct, ctinfo, htonl(pk.seq), pk.delta);
+	/* Every new rewrite of the packet moves the stream once, by the sum. */
+	if (ret == NF_ACCEPT && pk.new_delta &&
+	    !rtsp_seqadj(ct, ctinfo, pk.seq, pk.new_delta)) {
+		rtsp_log_bad(ct, "rewrite in a retransmission before the last one",
+			     "dropped");
+		ret = NF_DROP;
+	}
 	local_bh_enable();
 	return ret;
 }
@@ -1595,9 +1787,13 @@ static int __init nf_conntrack_rtsp_init(void)
 		rtsp_helpers[2 * i + 1].destroy = rtsp_destroy;
 	}
 
+	rtsp_bounce = alloc_percpu(struct rtsp_bounce);
+	if (!rtsp_bounce)
+		return -ENOMEM;
 	ret = rtsp_helpers_register(rtsp_helpers, ports_c * 2);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
+		free_percpu(rtsp_bounce);
 		return ret;
 	}
 	pr_info("helper \"%s\" on %u port(s) from %u, media_source=%s\n",
@@ -1606,9 +1802,11 @@ static int __init nf_conntrack_rtsp_init(void)
 }
 
 /*
- * Take the state of connections that still have our helper.  This runs
- * under a conntrack hash lock, which rtsp_help() may take under
- * conn->lock (nf_ct_kill() of a media flow): it is freed afterwards.
+ * Free the state of connections that still have our helper, while their
+ * conntrack is sure to live.  This runs under a conntrack hash lock,
+ * which rtsp_help() may take under conn->lock (nf_ct_kill() of a media
+ * flow): no packet uses the state any more (rtsp_unloading), so
+ * conn->lock is not needed.
  */
 static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 {
@@ -1616,6 +1814,7 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 	struct nf_conn_help *help = nfct_help(ct);
 	struct nf_ct_rtsp_master *m;
 	struct rtsp_conn *conn;
+	unsigned int i;
 
 	if (!help)
 		return 0;
@@ -1624,26 +1823,33 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 		return 0;
 	m = nfct_help_data(ct);
 	conn = xchg(&m->conn, NULL);
-	if (conn)
-		llist_add(&conn->unload_node, &rtsp_unload_list);
+	if (conn) {
+		for (i = 0; i < RTSP_MEDIA_MAX; i++)
+			rtsp_media_free(&conn->media[i]);
+		rtsp_host_index(conn, false, true);
+		call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+	}
 	return 0;
 }
 
 static void __exit nf_conntrack_rtsp_fini(void)
 {
-	struct rtsp_conn *conn, *next;
+	struct rtsp_orphan *o;
+	struct hlist_node *tmp;
+	unsigned int i;
 
 	/* No new per-connection state once the readers have seen the flag. */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
-	llist_for_each_entry_safe(conn, next, llist_del_all(&rtsp_unload_list),
-				  unload_node)
-		rtsp_conn_release(conn);
 	rtsp_helpers_forget_destroy(rtsp_helpers, ports_c * 2);
 	synchronize_rcu();
 	rtsp_helpers_unregister(rtsp_helpers, ports_c * 2);
 	rcu_barrier();
+	free_percpu(rtsp_bounce);
+	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++)
+		hlist_for_each_entry_safe(o, tmp, &rtsp_orphans[i], node)
+			kfree(o);
 }
 
 module_init(nf_conntrack_rtsp_init);

@@ -154,6 +154,42 @@ touch "$W/first.stop"
 wait "$FIRST"
 info "t=$(rb_elapsed "$T0") s: hostile done"
 
+# --- nine transport specs in one SETUP -----------------------------------------------------
+# Eight single ports, then a ninth spec whose ports, had the helper stored
+# it past its eight slots, would have landed on its rewrite's length (a
+# write past the array once made the helper parse the same message forever
+# without NAT, and map garbage ports with it). Correct: the first eight
+# are expected, the ninth is not, the reply comes, nothing else happens.
+specs=
+for i in 1 2 3 4 5 6 7 8; do
+	specs+="RTP/AVP;unicast;client_port=2100$i,"
+done
+specs+="RTP/AVP;unicast;client_port=65142-65535"
+cat >"$W/many.json" <<EOF
+[
+{"connect": "$RAW_SRV"},
+{"send": [$(rn_setup "$specs" 7)]},
+{"recv": 1, "timeout": 10, "may_fail": true},
+{"touch": "$W/many.setup"},
+{"wait": "$W/many.stop", "timeout": 120},
+{"close": 1}
+]
+EOF
+rb_client many "$NS_DEC" ""
+MANY=$RB_CLI_PID
+rb_gate "$W/many.setup" "$MANY" 60000
+rb_expect >"$W/exp3.txt"
+E3=$(exp_ports "$W/exp3.txt")
+info "many specs: expectations: ${E3:-none}; reply: $(rn_statuses "$W/many.out")"
+check_eq "many specs: the SETUP was answered" 200 "$(rn_statuses "$W/many.out")"
+check_eq "many specs: its eight single ports are expected" 8 \
+	"$(grep -cE 'proto=17 .*dport=2100[1-8] ' "$W/exp3.txt")"
+check_eq "many specs: the ninth spec is not" 0 \
+	"$(grep -cE 'proto=17 .*dport=(65142|65535) ' "$W/exp3.txt")"
+check "many specs: kernel log clean" rb_dmesg_clean
+touch "$W/many.stop"
+wait "$MANY"
+
 # --- a normal Movistar session afterwards ----------------------------------------------
 router_count_udp 27336
 vod_session

@@ -357,8 +357,11 @@ static bool rtsp_media_live(struct net *net, const struct rtsp_media *md)
 	struct nf_conn *child;
 	bool live;
 
+	/* Expected, or (FLOWING) expected again by a PLAY. */
+	if (time_before(jiffies, md->expires))
+		return true;
 	if (md->state == RTSP_MEDIA_EXPECTED)
-		return time_before(jiffies, md->expires);
+		return false;
 	h = nf_conntrack_find_get(net, nf_ct_zone(md->master), &md->child);
 	if (!h)
 		return false;
@@ -600,7 +603,8 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
 		struct rtsp_media *md = &conn->media[i];
 
-		if (md->state == RTSP_MEDIA_EXPECTED &&
+		/* A PLAY expects the media again: the newest flow counts. */
+		if (md->state != RTSP_MEDIA_FREE &&
 		    md->port == exp->tuple.dst.u.udp.port) {
 			spin_lock(&rtsp_ports_lock);
 			md->child = child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
@@ -1207,6 +1211,54 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 }
 
 /*
+ * A PLAY (a seek, a rewind, the end of a PAUSE) may bring the media from
+ * another sender, or another source port: a new flow, that the used-up
+ * expectation of the SETUP would not let in.  Expect the session's media
+ * again, on the same router port, to the same client port, from the
+ * senders media_source allows.
+ */
+static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
+		       u32 session)
+{
+	const struct nf_ct_helper_expectfn *nat = NULL;
+	struct nf_conntrack_expect *exp;
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		struct rtsp_media *md = &conn->media[i];
+
+		if (md->state != RTSP_MEDIA_FLOWING ||
+		    (session && md->session && md->session != session))
+			continue;
+		/* Behind NAT the flow is mapped back by nf_nat_rtsp. */
+		if (md->owned && !nat) {
+			nat = nf_ct_helper_expectfn_find_by_name(RTSP_HELPER_NAME);
+			if (!nat)
+				return;
+		}
+		exp = nf_ct_rtsp_expect_alloc(ct, IP_CT_DIR_ORIGINAL,
+					      ntohs(md->client_port));
+		if (!exp)
+			return;
+		if (md->owned) {
+			exp->saved_addr = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+			exp->saved_proto.udp.port = md->client_port;
+			exp->dir = IP_CT_DIR_REPLY;
+			exp->expectfn = nat->expectfn;
+			exp->tuple.dst.u.udp.port = md->port;
+		}
+		if (!nf_ct_expect_related(exp, 0)) {
+			spin_lock(&rtsp_ports_lock);
+			md->expires = jiffies + rtsp_exp_policy.timeout * HZ;
+			spin_unlock(&rtsp_ports_lock);
+			pr_debug("PLAY: media port %u expected again\n",
+				 ntohs(md->port));
+		}
+		nf_ct_expect_put(exp);
+	}
+}
+
+/*
  * TEARDOWN ends one session: its expectations and its media flows go,
  * those of other sessions on the same connection stay.  Without a Session
  * header, or when no media is known to belong to it, it ends what is not
@@ -1260,6 +1312,8 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 			rtsp_keepalive(conn, ct, c->skb);
 		if (msg->method == RTSP_METHOD_TEARDOWN && conn)
 			rtsp_teardown(conn, ct, rtsp_hash(c->msg, &msg->session));
+		if (msg->method == RTSP_METHOD_PLAY && conn)
+			rtsp_rearm(conn, ct, rtsp_hash(c->msg, &msg->session));
 		if (msg->method != RTSP_METHOD_SETUP || !msg->transport.len)
 			return NF_ACCEPT;
 		pr_debug("SETUP, Transport: %.*s\n", (int)msg->transport.len,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A router port belongs to a session while its media flows (issue 14, 3).
+# A router port belongs to a session while its media flows (issue 14, 3),
+# also once its control connection has ended ("closed").
 #
 # Decoder A (192.168.1.200) sets up client_port=27336 through the NAT
 # router and its stream starts: the MPEG server sends a datagram every 40
@@ -36,6 +37,9 @@ rb_setup_nat
 check "raw RTSP server on the VoD manager" rb_server || e2e_exit
 
 RN_B_ADDR=$DEC2_4 rn_owner owner "$NS_DEC" "$NS_DEC2"
+# The same when A's control connection has ended but its stream has not:
+# the flow still holds the router port.
+RN_B_ADDR=$DEC2_4 RN_A_CLOSE=$DEC4 rn_owner closed "$NS_DEC" "$NS_DEC2"
 
 check "kernel log clean" rb_dmesg_clean
 info "wall time in the VM: $(rb_elapsed "$T0") s"

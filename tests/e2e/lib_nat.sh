@@ -85,7 +85,10 @@ rn_flows() {
 # do not check it), RN_FLOW_NS (routers whose conntrack must show one
 # flow per stream; default $NS_RTR), RN_ARM (a function run once A's
 # stream flows, before B starts), RN_ON_B_SETUP (a function run once B's
-# SETUP is answered, or has timed out). Files in $E2E_WORK/LABEL/. B must
+# SETUP is answered, or has timed out), RN_A_CLOSE (A's address: A ends
+# its control connection once its stream flows, and the router's conntrack
+# of it is deleted, before B starts: its flow keeps the router port all
+# the same). Files in $E2E_WORK/LABEL/. B must
 # have exactly one expectation (by master address; without RN_B_ADDR: one
 # for its router port); whether A's stays is not checked.
 rn_owner() {
@@ -98,16 +101,32 @@ rn_owner() {
 	mkdir -p "$d"
 	rm -f "$d"/*
 	rn_log_mark
-	cat >"$d/A.json" <<-EOF
-	[
-	{"connect": "$VOD4"},
-	{"send": [$(rn_setup "$tr")]}, {"recv": 1}, {"touch": "$d/A.setup"},
-	{"send": [$(rn_req PLAY 2)]}, {"recv": 1}, {"touch": "$d/A.played"},
-	{"wait": "$d/stop", "timeout": 120},
-	{"send": [$(rn_req TEARDOWN 3)]}, {"recv": 1, "timeout": 5, "may_fail": true},
-	{"close": 1}
-	]
-	EOF
+	local a_wants="200 200 200"
+	if [ -n "${RN_A_CLOSE:-}" ]; then
+		# A ends its control connection after PLAY and keeps listening.
+		a_wants="200 200"
+		cat >"$d/A.json" <<-EOF
+		[
+		{"connect": "$VOD4"},
+		{"send": [$(rn_setup "$tr")]}, {"recv": 1}, {"touch": "$d/A.setup"},
+		{"send": [$(rn_req PLAY 2)]}, {"recv": 1}, {"touch": "$d/A.played"},
+		{"wait": "$d/A.close", "timeout": 120},
+		{"close": 1}, {"touch": "$d/A.closed"},
+		{"wait": "$d/stop", "timeout": 120}
+		]
+		EOF
+	else
+		cat >"$d/A.json" <<-EOF
+		[
+		{"connect": "$VOD4"},
+		{"send": [$(rn_setup "$tr")]}, {"recv": 1}, {"touch": "$d/A.setup"},
+		{"send": [$(rn_req PLAY 2)]}, {"recv": 1}, {"touch": "$d/A.played"},
+		{"wait": "$d/stop", "timeout": 120},
+		{"send": [$(rn_req TEARDOWN 3)]}, {"recv": 1, "timeout": 5, "may_fail": true},
+		{"close": 1}
+		]
+		EOF
+	fi
 	cat >"$d/B.json" <<-EOF
 	[
 	{"connect": "$VOD4"},
@@ -136,6 +155,16 @@ rn_owner() {
 	rn_media "$L/mA" "${pa:-27336}" "${RN_NA:-1500}" 0.04 "$d/mA.stop"
 	ma_pid=$RN_MEDIA_PID
 	busywait 20000 rb_udp_ge "$d/A.udp" 27336 10 >/dev/null && a_early=1
+	if [ -n "${RN_A_CLOSE:-}" ]; then
+		# The control connection ends for the router too (a FIN would
+		# leave its conntrack for TIME_WAIT): its flow goes on.
+		touch "$d/A.close"
+		rb_gate "$d/A.closed" "$a_pid" 20000
+		nse "$NS_RTR" conntrack -D -p tcp --orig-src "$RN_A_CLOSE" --dport 554 \
+			>/dev/null 2>&1
+		check_eq "$L: A's control connection is gone from the router" "" \
+			"$(nse "$NS_RTR" conntrack -L -p tcp --orig-src "$RN_A_CLOSE" --dport 554 2>/dev/null)" || ok=0
+	fi
 	[ -n "${RN_ARM:-}" ] && "$RN_ARM"
 
 	rb_client "$L/B" "$nsb" 27336
@@ -176,7 +205,7 @@ rn_owner() {
 	# preconditions: the scenario really happened
 	check_eq "$L: A's stream flowed before B's SETUP (>= 10 datagrams at A)" 1 "$a_early" || ok=0
 	check_eq "$L: A's stream still flowed when B's stream started" 1 "$a_live" || ok=0
-	check_eq "$L: A's SETUP/PLAY/TEARDOWN answered 200" "200 200 200" \
+	check_eq "$L: A's requests answered 200" "$a_wants" \
 		"$(rn_statuses "$d/A.out")" || ok=0
 	# the mapping
 	n=$(grep -c . <<<"$btrans")

@@ -88,10 +88,11 @@ module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
 		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes such as 172.26.0.0/16,2001:db8::/32");
 
+#define RTSP_MEDIA_TIMEOUT_MAX	(7U * 24 * 3600)
 static unsigned int media_timeout = 600;
 module_param(media_timeout, uint, 0644);
 MODULE_PARM_DESC(media_timeout,
-		 "seconds each RTSP request of a client keeps its media flows alive, so that a long PAUSE keeps its stream (default 600, 0 disables)");
+		 "seconds each RTSP request of a client keeps its media flows alive, so that a long PAUSE keeps its stream (default 600, at most a week, 0 disables)");
 
 const struct nf_nat_rtsp_hooks __rcu *nf_nat_rtsp_hooks __read_mostly;
 EXPORT_SYMBOL_GPL(nf_nat_rtsp_hooks);
@@ -1183,7 +1184,9 @@ static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
 static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 			   struct sk_buff *skb)
 {
-	unsigned long timeout = READ_ONCE(media_timeout) * HZ;
+	/* Within what nf_ct_refresh() takes: a huge value is "a week". */
+	unsigned long timeout = min(READ_ONCE(media_timeout),
+				    RTSP_MEDIA_TIMEOUT_MAX) * HZ;
 	struct nf_conn *child;
 	unsigned int i;
 

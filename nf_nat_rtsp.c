@@ -226,9 +226,9 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 	const union nf_inet_addr *addr = &ct->tuplehash[!dir].tuple.dst.u3;
 	struct rtsp_nat_try t = { .c = c, .ct = ct, .dir = dir, .addr = addr };
 	char abuf[INET6_ADDRSTRLEN];
-	bool v6, ports_lost = false;
+	bool v6 = false, ports_lost = false;
 	unsigned int i;
-	u32 alen;
+	u32 alen = 0;
 	u16 port;
 	int err;
 
@@ -251,7 +251,11 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 		pr_debug("client port %u mapped to %u\n", t.cp->lo, port);
 	}
 
-	alen = rtsp_nat_addr_text(abuf, sizeof(abuf), ct, addr, &v6);
+	/* Formatting the address costs more than the rest: only if needed. */
+	for (i = 0; i < c->n_spec && !c->spec[i].destination.len; i++)
+		;
+	if (i < c->n_spec && dest_action == RTSP_DEST_AUTO)
+		alen = rtsp_nat_addr_text(abuf, sizeof(abuf), ct, addr, &v6);
 	rtsp_plan_init(&c->plan);
 	for (i = 0; i < c->n_spec; i++) {
 		const struct rtsp_ports *cp = &c->spec[i].client;

@@ -91,8 +91,20 @@ def run_media(addr, ports):
         entry = {"media": cmd, "rc": -1, "error": str(e)}
     log(entry)
     if ARGS.media_done:
-        with open(ARGS.media_done, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
+        # Whole lines only, ever: a reader that sees the file sees them
+        # (an append could be seen empty, before its write).
+        with MEDIA_DONE_LOCK:
+            try:
+                with open(ARGS.media_done, encoding="utf-8") as f:
+                    old = f.read()
+            except FileNotFoundError:
+                old = ""
+            with open(ARGS.media_done + ".tmp", "w", encoding="utf-8") as f:
+                f.write(old + json.dumps(entry) + "\n")
+            os.replace(ARGS.media_done + ".tmp", ARGS.media_done)
+
+
+MEDIA_DONE_LOCK = threading.Lock()
 
 
 class Handler(socketserver.StreamRequestHandler):

@@ -154,7 +154,7 @@ rn_owner() {
 	info "$L: A's router port: ${pa:-?}"
 	rn_media "$L/mA" "${pa:-27336}" "${RN_NA:-1500}" 0.04 "$d/mA.stop"
 	ma_pid=$RN_MEDIA_PID
-	busywait 20000 rb_udp_ge "$d/A.udp" 27336 10 >/dev/null && a_early=1
+	busywait 60000 rb_udp_ge "$d/A.udp" 27336 10 >/dev/null && a_early=1
 	if [ -n "${RN_A_CLOSE:-}" ]; then
 		# The control connection ends for the router too (a FIN would
 		# leave its conntrack for TIME_WAIT): its flow goes on.

@@ -260,6 +260,12 @@ static int rtsp_plan_insert(struct rtsp_plan *p, const char *msg,
 	if (i < p->n && (p->edit[i].off == off || off + len > p->edit[i].off))
 		return -1;
 
+	/*
+	 * Never across a line end (a value folded over two lines): the lines
+	 * would join, out of the reach of rtsp_plan_line_fits().
+	 */
+	if (len && (memchr(msg + off, '\n', len) || memchr(msg + off, '\r', len)))
+		return -1;
 	if (!rtsp_plan_line_fits(p, msg, msg_len, off, len, rep_len))
 		return -1;
 

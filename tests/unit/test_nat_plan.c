@@ -1400,3 +1400,15 @@ TEST(plan_line_limit)
 	CHECK_EQ(plan.n, 4);
 	CHECK_EQ(plan.delta, 3);
 }
+
+/* No edit across a line end: a destination= folded over two lines. */
+TEST(plan_no_edit_across_lines)
+{
+	struct in in = IN("destination=10.0.0\r\n .1;client_port=5000");
+
+	rtsp_plan_init(&plan);
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 12, 12, "1.2.3.4", 7),
+		 -1);
+	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 12, 6, "1.2.3.", 6), 0);
+	CHECK_EQ(plan.n, 1);
+}

@@ -345,6 +345,41 @@ static struct hlist_head *rtsp_port_bucket(const struct net *net,
 }
 
 /*
+ * The flow of @tuple, with a reference, if it lives (and, with @master,
+ * is that master's child).
+ */
+static struct nf_conn *rtsp_flow_get(struct net *net,
+				     const struct nf_conntrack_zone *zone,
+				     const struct nf_conntrack_tuple *tuple,
+				     const struct nf_conn *master)
+{
+	const struct nf_conntrack_tuple_hash *h;
+	struct nf_conn *child;
+
+	h = nf_conntrack_find_get(net, zone, tuple);
+	if (!h)
+		return NULL;
+	child = nf_ct_tuplehash_to_ctrack(h);
+	if ((master && child->master != master) || nf_ct_is_dying(child)) {
+		nf_ct_put(child);
+		return NULL;
+	}
+	return child;
+}
+
+static bool rtsp_flow_alive(struct net *net,
+			    const struct nf_conntrack_zone *zone,
+			    const struct nf_conntrack_tuple *tuple,
+			    const struct nf_conn *master)
+{
+	struct nf_conn *child = rtsp_flow_get(net, zone, tuple, master);
+
+	if (child)
+		nf_ct_put(child);
+	return child;
+}
+
+/*
  * Does @md, in rtsp_ports[] of @net, still hold its port (rtsp_ports_lock
  * held)?  Its expectation until it would have timed out, then its flow
  * while that lives: a flow ends with no word to us, so look.  @md->master
@@ -354,22 +389,12 @@ static struct hlist_head *rtsp_port_bucket(const struct net *net,
  */
 static bool rtsp_media_live(struct net *net, const struct rtsp_media *md)
 {
-	const struct nf_conntrack_tuple_hash *h;
-	struct nf_conn *child;
-	bool live;
-
 	/* Expected, or (FLOWING) expected again by a PLAY. */
 	if (time_before(jiffies, md->expires))
 		return true;
-	if (md->state == RTSP_MEDIA_EXPECTED)
-		return false;
-	h = nf_conntrack_find_get(net, nf_ct_zone(md->master), &md->child);
-	if (!h)
-		return false;
-	child = nf_ct_tuplehash_to_ctrack(h);
-	live = child->master == md->master && !nf_ct_is_dying(child);
-	nf_ct_put(child);
-	return live;
+	return md->state == RTSP_MEDIA_FLOWING &&
+	       rtsp_flow_alive(net, nf_ct_zone(md->master), &md->child,
+			       md->master);
 }
 
 /* The router address an owned media port is held at. */
@@ -383,23 +408,6 @@ static struct hlist_head *rtsp_orphan_bucket(const struct net *net,
 					     __be16 port)
 {
 	return rtsp_orphans + (rtsp_port_bucket(net, addr, port) - rtsp_ports);
-}
-
-static bool rtsp_flow_alive(struct net *net,
-			    const struct nf_conntrack_zone *zone,
-			    const struct nf_conntrack_tuple *tuple)
-{
-	const struct nf_conntrack_tuple_hash *h;
-	struct nf_conn *child;
-	bool live;
-
-	h = nf_conntrack_find_get(net, zone, tuple);
-	if (!h)
-		return false;
-	child = nf_ct_tuplehash_to_ctrack(h);
-	live = !nf_ct_is_dying(child);
-	nf_ct_put(child);
-	return live;
 }
 
 static bool rtsp_port_busy(struct net *net, u8 family,
@@ -421,7 +429,7 @@ static bool rtsp_port_busy(struct net *net, u8 family,
 		    !nf_inet_addr_cmp(&o->addr, addr) ||
 		    !net_eq(read_pnet(&o->net), net))
 			continue;
-		if (rtsp_flow_alive(net, &o->zone, &o->child))
+		if (rtsp_flow_alive(net, &o->zone, &o->child, NULL))
 			return true;
 		hlist_del(&o->node);
 		kfree(o);
@@ -437,7 +445,7 @@ static void rtsp_media_orphan(struct rtsp_media *md)
 	struct rtsp_orphan *o;
 
 	if (!md->owned || md->state != RTSP_MEDIA_FLOWING ||
-	    !rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &md->child))
+	    !rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &md->child, ct))
 		return;
 	o = kzalloc(sizeof(*o), GFP_ATOMIC);
 	if (!o)
@@ -623,18 +631,7 @@ EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
 				       const struct rtsp_media *md)
 {
-	const struct nf_conntrack_tuple_hash *h;
-	struct nf_conn *child;
-
-	h = nf_conntrack_find_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child);
-	if (!h)
-		return NULL;
-	child = nf_ct_tuplehash_to_ctrack(h);
-	if (child->master != ct) {
-		nf_ct_put(child);
-		return NULL;
-	}
-	return child;
+	return rtsp_flow_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child, ct);
 }
 
 static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)

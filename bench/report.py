@@ -83,11 +83,15 @@ PARTS = ("parse", "media", "control", "scale", "parallel", "profile")
 ANCHOR_VARIANTS = {
     "lin": "rtsp-linux + skb_linearize",
     "lin-any": "rtsp-linux + skb_linearize + any media source",
+    "ref": "ours, at an older commit (BENCH_REF)",
 }
+REF_REV = "?"   # the ref variant's commit, from the guest's anchor lines
 
 
 def mode_label(mode):
     """Table label of a mode: ours is "helper", the anchor "anchor-VARIANT"."""
+    if mode == "anchor-ref":
+        return f"ours at {REF_REV}"
     if mode.startswith("anchor-"):
         v = mode[len("anchor-"):]
         return f"rtsp-linux ({v})"
@@ -131,6 +135,8 @@ w(f"| modules (sha1 of the .ko in the guest) | " + "; ".join(f"nf_conntrack_rtsp
 anchor_ko = {}
 for part in PARTS[1:]:
     for sect, d in bench_lines(part):
+        if sect.endswith("_anchor") and d.get("variant") == "ref" and d.get("rev", "-") != "-":
+            REF_REV = d["rev"]
         if sect.endswith("_anchor") and "variant" in d:
             anchor_ko.setdefault(d["variant"], set()).add(
                 "missing" if d.get("missing") else f"nf_conntrack_rtsp {d.get('ct_sha1', '?')}, nf_nat_rtsp {d.get('nat_sha1', '?')}")
@@ -138,7 +144,7 @@ anchor_warn = [line.split(" ", 2) for line in read("anchor").splitlines() if lin
 if anchor_ko:
     warns = sorted({t[2] for t in anchor_warn if len(t) == 3})
     w("| anchor: rtsp-linux 5aeee02, built by `bench/anchor.sh` (sha1 of the .ko in the guest) | "
-      + "; ".join(f"**{v}** ({ANCHOR_VARIANTS.get(v, '?')}): " + " / ".join(sorted(k)) for v, k in sorted(anchor_ko.items()))
+      + "; ".join(f"**{v}** ({ANCHOR_VARIANTS.get(v, '?') if v != 'ref' else 'ours at ' + REF_REV + ', git archive, same Kbuild'}): " + " / ".join(sorted(k)) for v, k in sorted(anchor_ko.items()))
       + (f"; compiler warnings: " + "; ".join(f"`{x}`" for x in warns) + " (each variant)" if warns else "")
       + " |")
 w(f"| source | git {M.get('git', '?')}" + (" + uncommitted changes to the modules" if M.get("git_dirty") == "yes" else "") + " |")
@@ -336,7 +342,11 @@ def control_table(part, label, title, intro):
                                   {m: (ratio_stats([(num(by[m][r]["conn_per_s"]), num(by["none"][r]["conn_per_s"]))
                                                     for r in rounds]),
                                        med([num(by[m][r]["conn_per_s"]) for r in rounds]))
-                                   for m in amodes})
+                                   for m in amodes},
+                                  # ours now / ours at BENCH_REF, round by round
+                                  ratio_stats([(num(by["helper"][r]["conn_per_s"]),
+                                                num(by["anchor-ref"][r]["conn_per_s"])) for r in rounds])
+                                  if "anchor-ref" in amodes else None)
     res.append("")
     return res, ratios
 
@@ -373,13 +383,16 @@ if ctl:
                 + (" yardstick: kernel's FTP helper/none |" if have_ftp else "")
                 + "".join(f" anchor: {mode_label(m)}/none | its extra cost per connection |" for m in all_am))
     body.append("|---|---|---|" + ("---|" if have_ftp else "") + "---|---|" * len(all_am))
-    for (smp, seq), ((r_med, r_txt), ch, cn, bh, bn, ftp, anc) in ratios.items():
+    for (smp, seq), ((r_med, r_txt), ch, cn, bh, bn, ftp, anc, vs_ref) in ratios.items():
         body.append(f"| {seq} | {r_txt} | {extra(ch, cn)} |"
                     + (f" {ftp[1]} |" if have_ftp and ftp else (" n/a |" if have_ftp else ""))
                     + "".join(f" {anc[m][0][1]} | {extra(anc[m][1], cn)} |" if m in anc else " n/a | n/a |"
                               for m in all_am))
         summary.append((f"Control path: helper / no helper, connections/s ({seq})",
                         f"**{r_med:.3f}**" if r_med else "n/a", ">= 0.98"))
+        if vs_ref and vs_ref[0]:
+            summary.append((f"… this tree / ours at {REF_REV}, connections/s, same run ({seq})",
+                            f"**{vs_ref[0]:.3f}** (rounds {vs_ref[1].split('rounds ', 1)[-1]}", ">= 1.00"))
         if ftp and ftp[0]:
             summary.append((f"… yardstick, the kernel's FTP helper on the same traffic ({seq})",
                             f"{ftp[0]:.3f}", "—"))

@@ -25,7 +25,10 @@
 #   BENCH_RESULTS [bench/RESULTS.md]   where the report goes
 #   BENCH_ANCHORS [lin lin-any]  anchor variants (bench/anchor.sh) for media,
 #                         control and scale; empty: no anchor (and no need
-#                         for ../shared/anchors)
+#                         for ../shared/anchors); "ref" adds our own modules
+#                         as they were at git revision BENCH_REF, measured
+#                         side by side with the tree's
+#   BENCH_REF []          that revision (e.g. the commit before a change)
 #   BENCH_KEEP_LOGS [0]   1: re-run only BENCH_PARTS into the logs of the
 #                         last run (build/bench/logs) and report them all
 #   BENCH_E2E_ARGS []     extra tests/e2e/run options, e.g. --modules-dir DIR
@@ -105,7 +108,8 @@ if [ -n "$BENCH_ANCHORS" ] && [[ " $PARTS " =~ \ (media|control|scale)\  ]]; the
 		exit 2
 	fi
 	for v in $BENCH_ANCHORS; do
-		grep -h 'warning:' "$OUT/anchor/$v/build.log" | sed "s|^$OUT/anchor/$v/||; s/^/warning $v /"
+		{ grep -h 'warning:' "$OUT/anchor/$v/build.log" || true; } |
+			sed "s|^$OUT/anchor/$v/||; s/^/warning $v /"
 	done >>"$LOGS/anchor"
 fi
 
@@ -171,7 +175,7 @@ vm() {
 	fi
 	[ "$part" = scale ] && env+=("RTSP_E2E_APPEND=slab_nomerge")
 	{
-		echo "# $part: $(cat "$wrapper" | grep -c '^export') settings"
+		echo "# $part: $(grep -c '^export' "$wrapper") settings"
 		sed 's/^/#   /' "$wrapper"
 		echo "${env[*]} tests/e2e/run ${E2E_ARGS[*]} --timeout $TIMEOUT --smp $smp --exec $wrapper"
 		[ "$path" != "$PATH" ] && echo "#   (qemu-system-x86_64 wrapped: -icount shift=$BENCH_ICOUNT_SHIFT,sleep=on)"

@@ -151,7 +151,8 @@ ftp_helper_object() {
 # Its modules have our module names (nf_conntrack_rtsp, nf_nat_rtsp) and
 # helper name ("rtsp"), so one pair is loaded at a time: use_rtsp swaps them
 # within this VM. BENCH_ANCHORS lists the variants a part measures (lin,
-# lin-any; empty: none), from BENCH_ANCHOR_DIR/VARIANT/*.ko.
+# lin-any; ref: ours at an older commit, BENCH_REF; empty: none), from
+# BENCH_ANCHOR_DIR/VARIANT/*.ko.
 ANCHOR_DIR=${BENCH_ANCHOR_DIR:-/src/build/bench/anchor}
 ANCHORS=${BENCH_ANCHORS:-}
 # Which pair is loaded, in a file: trials run in subshells ($(trial ...)).
@@ -165,6 +166,7 @@ anchor_env() {
 	for v in $ANCHORS; do
 		if [ -f "$ANCHOR_DIR/$v/nf_conntrack_rtsp.ko" ] && [ -f "$ANCHOR_DIR/$v/nf_nat_rtsp.ko" ]; then
 			bench "${1}_anchor" variant="$v" \
+				rev="$(cat "$ANCHOR_DIR/$v/REV" 2>/dev/null || echo -)" \
 				ct_sha1="$(sha1sum "$ANCHOR_DIR/$v/nf_conntrack_rtsp.ko" | cut -c1-12)" \
 				nat_sha1="$(sha1sum "$ANCHOR_DIR/$v/nf_nat_rtsp.ko" | cut -c1-12)"
 		else
@@ -199,9 +201,16 @@ use_rtsp() {
 		for m in nf_conntrack_rtsp nf_nat_rtsp; do
 			insmod "$ANCHOR_DIR/$want/$m.ko" || { note "insmod $want/$m.ko failed"; return 1; }
 		done
-		# Ours has media_source=, the anchor has not.
-		[ ! -e /sys/module/nf_conntrack_rtsp/parameters/media_source ] ||
-			{ note "nf_conntrack_rtsp loaded is not the anchor's"; return 1; }
+		# The module loaded is the file's (ours has media_source=, the
+		# anchor has not; ref is ours, older: compare srcversion).
+		if [ "$want" = ref ]; then
+			[ "$(cat /sys/module/nf_conntrack_rtsp/srcversion)" = \
+			  "$(modinfo -F srcversion "$ANCHOR_DIR/ref/nf_conntrack_rtsp.ko")" ] ||
+				{ note "nf_conntrack_rtsp loaded is not ref's"; return 1; }
+		elif [ -e /sys/module/nf_conntrack_rtsp/parameters/media_source ]; then
+			note "nf_conntrack_rtsp loaded is not the anchor's"
+			return 1
+		fi
 	fi
 	echo "$want" >"$RTSP_LOADED_FILE"
 	attach_helper_nft rtsp 554 || return 1
@@ -224,7 +233,9 @@ rtsp_mode() {
 rtsp_pair() {	# rtsp_pair: the RTSP helper pair loaded now (ours, lin, ...)
 	local cur=ours
 	[ -f "$RTSP_LOADED_FILE" ] && read -r cur <"$RTSP_LOADED_FILE"
-	if [ -e /sys/module/nf_conntrack_rtsp/parameters/media_source ]; then
+	if [ "$cur" = ref ]; then
+		:
+	elif [ -e /sys/module/nf_conntrack_rtsp/parameters/media_source ]; then
 		[ "$cur" = ours ] || cur="ours(not:$cur)"
 	elif [ "$cur" = ours ]; then
 		cur="unknown"

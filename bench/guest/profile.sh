@@ -7,7 +7,8 @@
 # "perf record -e cpu-clock -a"; with icount, guest time is instructions,
 # so the samples are proportional to instructions executed. Prints, per
 # mode, the share of samples per module and the top symbols, as lines
-# "PROFILE <mode> ...".
+# "PROFILE <mode> ...". BENCH_PROF_MODES [helper none]: the modes of
+# control.sh, e.g. "helper anchor-ref" (ours now and at BENCH_REF).
 
 . /src/bench/guest/common.sh
 
@@ -15,6 +16,7 @@ CONNS=${BENCH_PROF_CONNS:-300}
 SEQ=${BENCH_PROF_SEQ:-SETUP,TEARDOWN}
 CONC=${BENCH_CTRL_CONC:-8}
 W=$E2E_WORK
+MODES=${BENCH_PROF_MODES:-helper none}
 
 command -v perf >/dev/null || bench_die "no perf in the host's /usr (apt-get install linux-perf)"
 load_rtsp_modules
@@ -23,6 +25,7 @@ topo_movistar || bench_die "topology"
 router_nat_nft || bench_die "router nat"
 attach_helper_nft rtsp 554 || bench_die "helper rule"
 bench_env profile
+anchor_env profile
 nsx "$NS_RTR" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=5
 nsx "$NS_DEC" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000"
 echo -1 >/proc/sys/kernel/perf_event_paranoid
@@ -31,8 +34,8 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 bg nsx "$NS_VOD" "$BIN/rtspd" -l "$VOD4" -r "$W/rtspd.ready"
 busywait 5000 test -e "$W/rtspd.ready" || bench_die "rtspd did not start"
 
-for mode in helper none; do
-	helper_rule "$mode" || bench_die "helper rule"
+for mode in $MODES; do
+	rtsp_mode "$mode" || bench_die "helper rule"
 	nsx "$NS_DEC" "$BIN/rtspcli" load -s "$VOD4" -N 50 -d 60 -c "$CONC" -q "$SEQ" -b "$DEC4" >/dev/null
 	out=$(perf record -q -e cpu-clock -F 4000 -a -o "$W/perf.$mode" -- \
 		ip netns exec "$NS_DEC" "$BIN/rtspcli" load -s "$VOD4" -N "$CONNS" -d 120 \

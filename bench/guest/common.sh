@@ -177,7 +177,16 @@ anchor_env() {
 	done
 }
 
-# use_rtsp ours|lin|lin-any: make that RTSP helper pair the loaded one. The
+# ko_build_id FILE, loaded_build_id MODULE: the GNU build id of a module
+# file, and of the loaded module (the last 20 bytes of its note)
+ko_build_id() {
+	readelf -n "$1" | sed -n 's/^ *Build ID: *//p'
+}
+loaded_build_id() {
+	od -An -tx1 -v "/sys/module/$1/notes/.note.gnu.build-id" | tr -d ' \n' | tail -c 40
+}
+
+# use_rtsp ours|lin|lin-any|ref: make that RTSP helper pair the loaded one. The
 # helper table goes first (its ct helper object holds a reference to the
 # module), then the modules are swapped (ours with modprobe, the anchor's
 # files with insmod), then the table is re-created (attach_helper_nft, and
@@ -202,10 +211,10 @@ use_rtsp() {
 			insmod "$ANCHOR_DIR/$want/$m.ko" || { note "insmod $want/$m.ko failed"; return 1; }
 		done
 		# The module loaded is the file's (ours has media_source=, the
-		# anchor has not; ref is ours, older: compare srcversion).
+		# anchor has not; ref is ours, older: compare build ids).
 		if [ "$want" = ref ]; then
-			[ "$(cat /sys/module/nf_conntrack_rtsp/srcversion)" = \
-			  "$(modinfo -F srcversion "$ANCHOR_DIR/ref/nf_conntrack_rtsp.ko")" ] ||
+			[ "$(loaded_build_id nf_conntrack_rtsp)" = \
+			  "$(ko_build_id "$ANCHOR_DIR/ref/nf_conntrack_rtsp.ko")" ] ||
 				{ note "nf_conntrack_rtsp loaded is not ref's"; return 1; }
 		elif [ -e /sys/module/nf_conntrack_rtsp/parameters/media_source ]; then
 			note "nf_conntrack_rtsp loaded is not the anchor's"

@@ -776,11 +776,17 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 	/*
 	 * Only for free ports may an older media of the connection end to
 	 * give up its slot, which takes other locks: look, then look again.
+	 * With free slots (the common case) nothing ends: look once.
 	 */
-	if (rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, n))
-		return 1;
-	for (i = 0; i < n; i++)
-		md[i] = rtsp_media_slot(conn, md[0]);
+	md[0] = rtsp_media_slot_free(conn, NULL);
+	if (md[0] && n > 1)
+		md[1] = rtsp_media_slot_free(conn, md[0]);
+	if (!md[n - 1]) {
+		if (rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, n))
+			return 1;
+		for (i = 0; i < n; i++)
+			md[i] = rtsp_media_slot(conn, i ? md[0] : NULL);
+	}
 
 	spin_lock(&rtsp_ports_lock);
 	for (i = 0; i < n; i++) {

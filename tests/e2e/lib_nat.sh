@@ -110,9 +110,9 @@ rn_owner() {
 		{"connect": "$VOD4"},
 		{"send": [$(rn_setup "$tr")]}, {"recv": 1}, {"touch": "$d/A.setup"},
 		{"send": [$(rn_req PLAY 2)]}, {"recv": 1}, {"touch": "$d/A.played"},
-		{"wait": "$d/A.close", "timeout": 120},
+		{"wait": "$d/A.close", "timeout": 300},
 		{"close": 1}, {"touch": "$d/A.closed"},
-		{"wait": "$d/stop", "timeout": 120}
+		{"wait": "$d/stop", "timeout": 300}
 		]
 		EOF
 	else
@@ -121,7 +121,7 @@ rn_owner() {
 		{"connect": "$VOD4"},
 		{"send": [$(rn_setup "$tr")]}, {"recv": 1}, {"touch": "$d/A.setup"},
 		{"send": [$(rn_req PLAY 2)]}, {"recv": 1}, {"touch": "$d/A.played"},
-		{"wait": "$d/stop", "timeout": 120},
+		{"wait": "$d/stop", "timeout": 300},
 		{"send": [$(rn_req TEARDOWN 3)]}, {"recv": 1, "timeout": 5, "may_fail": true},
 		{"close": 1}
 		]
@@ -132,10 +132,10 @@ rn_owner() {
 	{"connect": "$VOD4"},
 	{"send": [$(rn_setup "$tr")], "cuts": $cuts, "gap": 0.2},
 	{"recv": 1, "timeout": 25, "may_fail": true}, {"touch": "$d/B.setup"},
-	{"wait": "$d/B.play", "timeout": 120},
+	{"wait": "$d/B.play", "timeout": 300},
 	{"send": [$(rn_req PLAY 2)]}, {"recv": 1, "timeout": 5, "may_fail": true},
 	{"touch": "$d/B.played"},
-	{"wait": "$d/stop", "timeout": 120},
+	{"wait": "$d/stop", "timeout": 300},
 	{"send": [$(rn_req TEARDOWN 3)]}, {"recv": 1, "timeout": 5, "may_fail": true},
 	{"close": 1}
 	]

@@ -62,16 +62,18 @@ MODULE_DESCRIPTION("RTSP connection tracking helper");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS("ip_conntrack_rtsp");
 MODULE_ALIAS_NFCT_HELPER(RTSP_HELPER_NAME);
+MODULE_VERSION(RTSP_CONNTRACK_VERSION);
 
 static unsigned short ports[RTSP_MAX_PORTS];
 static unsigned int ports_c;
 module_param_array(ports, ushort, &ports_c, 0444);
-MODULE_PARM_DESC(ports, "TCP port(s) of RTSP servers (default 554, up to 8)");
+MODULE_PARM_DESC(ports,
+		 "TCP port(s) of RTSP servers, up to 8 (default 554): helper \"rtsp\" on 554, \"rtsp-<index>\" on the others; \"rtsp\", which rules attach on any port, always exists");
 
 static unsigned int max_outstanding = 8;
 module_param(max_outstanding, uint, 0444);
 MODULE_PARM_DESC(max_outstanding,
-		 "max expected media ports per control connection (default 8, at most 255)");
+		 "expected media ports per control connection, 1 to 255 (default 8); past it the oldest expectation is dropped");
 
 static unsigned int setup_timeout = 300;
 module_param(setup_timeout, uint, 0444);
@@ -86,7 +88,7 @@ MODULE_PARM_DESC(max_per_host,
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
-		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes such as 172.26.0.0/16,2001:db8::/32");
+		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes, at most one per family, such as 172.26.0.0/16,2001:db8::/32 (a family without one falls back to server)");
 
 #define RTSP_MEDIA_TIMEOUT_MAX	(7U * 24 * 3600)
 static unsigned int media_timeout = 600;
@@ -117,7 +119,9 @@ static struct nf_conntrack_expect_policy rtsp_exp_policy __read_mostly = {
 	.name		= RTSP_HELPER_NAME,
 };
 
-static struct nf_conntrack_helper rtsp_helpers[RTSP_MAX_PORTS * 2] __read_mostly;
+/* Two per port of ports=, and two for "rtsp" on 554 when it is not there. */
+static struct nf_conntrack_helper rtsp_helpers[(RTSP_MAX_PORTS + 1) * 2] __read_mostly;
+static unsigned int rtsp_helpers_c;
 
 /* A paged payload up to this size is parsed from a copy. */
 #define RTSP_BOUNCE_MAX		2048
@@ -1802,9 +1806,27 @@ static int __init rtsp_parse_media_source(void)
 	return ret;
 }
 
+/* The IPv4 and IPv6 helpers of the @i-th port. */
+static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
+{
+	struct nf_conntrack_helper *h = &rtsp_helpers[2 * i];
+
+	rtsp_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, RTSP_HELPER_NAME,
+			    RTSP_PORT, port, i, &rtsp_exp_policy, 0, rtsp_help,
+			    THIS_MODULE);
+	rtsp_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, RTSP_HELPER_NAME,
+			    RTSP_PORT, port, i, &rtsp_exp_policy, 0, rtsp_help,
+			    THIS_MODULE);
+	h[0].destroy = rtsp_destroy;
+	h[1].destroy = rtsp_destroy;
+	rtsp_helpers_c += 2;
+}
+
 static int __init nf_conntrack_rtsp_init(void)
 {
-	unsigned int i;
+	char names[(RTSP_MAX_PORTS + 1) * 32];
+	bool has_default = false;
+	unsigned int i, len = 0;
 	int ret;
 
 	BUILD_BUG_ON(sizeof(struct nf_ct_rtsp_master) >
@@ -1838,29 +1860,31 @@ static int __init nf_conntrack_rtsp_init(void)
 			pr_err("ports: 0 is not a port\n");
 			return -EINVAL;
 		}
-		rtsp_ct_helper_init(&rtsp_helpers[2 * i], AF_INET, IPPROTO_TCP,
-				    RTSP_HELPER_NAME, RTSP_PORT, ports[i], i,
-				    &rtsp_exp_policy, 0, rtsp_help,
-				    THIS_MODULE);
-		rtsp_ct_helper_init(&rtsp_helpers[2 * i + 1], AF_INET6,
-				    IPPROTO_TCP, RTSP_HELPER_NAME, RTSP_PORT,
-				    ports[i], i, &rtsp_exp_policy, 0,
-				    rtsp_help, THIS_MODULE);
-		rtsp_helpers[2 * i].destroy = rtsp_destroy;
-		rtsp_helpers[2 * i + 1].destroy = rtsp_destroy;
+		has_default |= ports[i] == RTSP_PORT;
+		rtsp_helper_pair_init(i, ports[i]);
 	}
+	/*
+	 * As in rtsp-linux, a port other than 554 gets "rtsp-<index>"; the
+	 * rules attach "rtsp" (on whatever port they name): it always exists.
+	 */
+	if (!has_default)
+		rtsp_helper_pair_init(ports_c, RTSP_PORT);
 
 	rtsp_bounce = alloc_percpu(struct rtsp_bounce);
 	if (!rtsp_bounce)
 		return -ENOMEM;
-	ret = rtsp_helpers_register(rtsp_helpers, ports_c * 2);
+	ret = rtsp_helpers_register(rtsp_helpers, rtsp_helpers_c);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
-	pr_info("helper \"%s\" on %u port(s) from %u, media_source=%s\n",
-		RTSP_HELPER_NAME, ports_c, ports[0], media_source);
+	for (i = 0; i < rtsp_helpers_c / 2; i++)
+		len += scnprintf(names + len, sizeof(names) - len,
+				 "%s\"%s\" on port %u", i ? ", " : "",
+				 rtsp_helpers[2 * i].name,
+				 i < ports_c ? ports[i] : RTSP_PORT);
+	pr_info("helper %s, media_source=%s\n", names, media_source);
 	return 0;
 }
 
@@ -1905,9 +1929,9 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
-	rtsp_helpers_forget_destroy(rtsp_helpers, ports_c * 2);
+	rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
 	synchronize_rcu();
-	rtsp_helpers_unregister(rtsp_helpers, ports_c * 2);
+	rtsp_helpers_unregister(rtsp_helpers, rtsp_helpers_c);
 	rcu_barrier();
 	free_percpu(rtsp_bounce);
 	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++)

@@ -12,6 +12,9 @@
 #include "rtsp_parse.h"
 #include "rtsp_nat_plan.h"
 
+/* The modules' version: PACKAGE_VERSION in dkms.conf. */
+#define RTSP_CONNTRACK_VERSION	"0.1.0"
+
 #define RTSP_PORT		554
 /* One transport spec asks for at most an RTP and an RTCP port. */
 #define RTSP_MAX_SPEC_PORTS	2

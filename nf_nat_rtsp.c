@@ -36,11 +36,12 @@ MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP NAT helper");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_NF_NAT_HELPER(RTSP_NAT_NAME);
+MODULE_VERSION(RTSP_CONNTRACK_VERSION);
 
 static char *stunaddr;
 module_param(stunaddr, charp, 0444);
 MODULE_PARM_DESC(stunaddr,
-		 "address written into Transport destination= instead of the router's own (when the router is itself behind NAT)");
+		 "IPv4 or IPv6 address written into Transport destination= instead of the router's own, when the router is itself behind NAT (default: unset)");
 
 static char *destaction = "auto";
 module_param(destaction, charp, 0444);

@@ -277,13 +277,19 @@ metadata() {
 	chlog=$(dpkg-parsechangelog -l debian/changelog -S Version)
 	echo "dkms.conf $VERSION, debian/changelog $chlog"
 	[ -n "$VERSION" ] && [ "$chlog" = "$VERSION" ] || return 1
+	# modinfo's version: of both modules.
+	built=$(sed -n 's/^#define RTSP_CONNTRACK_VERSION[[:space:]]*"\(.*\)"/\1/p' nf_conntrack_rtsp.h)
+	echo "nf_conntrack_rtsp.h RTSP_CONNTRACK_VERSION $built"
+	[ "$built" = "$VERSION" ] || return 1
+	grep -q 'MODULE_VERSION(RTSP_CONNTRACK_VERSION)' nf_conntrack_rtsp.c &&
+	grep -q 'MODULE_VERSION(RTSP_CONNTRACK_VERSION)' nf_nat_rtsp.c || return 1
 	grep -qx 'AUTOINSTALL="yes"' dkms.conf || { echo "AUTOINSTALL is not yes"; return 1; }
 	built=$(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"/\1/p' dkms.conf | sort | tr '\n' ' ')
 	kbuild=$(sed -n 's/^obj-\$(CONFIG_[A-Z_]*) += \(.*\)\.o$/\1/p' Kbuild | sort | tr '\n' ' ')
 	echo "dkms.conf builds: $built; Kbuild: $kbuild"
 	[ "$built" = "$kbuild" ]
 }
-check "dkms.conf: version = debian/changelog, AUTOINSTALL, modules = Kbuild's" metadata
+check "dkms.conf: version = debian/changelog = the modules' MODULE_VERSION, AUTOINSTALL, modules = Kbuild's" metadata
 
 # --- make install / uninstall ---------------------------------------------------
 

@@ -317,6 +317,27 @@ make_install() {
 }
 check "make install KVER=$K61: dkms add/build/install, modules in $MODDIR61" make_install
 
+# A kernel without headers: make install fails before it touches the
+# working installation (it used to dkms remove it first).
+install_no_headers() {
+	local rc=0
+	make install KVER=0.0.0-no-headers PREFIX="$PREFIX" >"$WORK/nohdr.out" 2>&1 || rc=$?
+	cat "$WORK/nohdr.out"
+	[ "$rc" != 0 ] && grep -q 'no kernel headers for 0.0.0-no-headers' "$WORK/nohdr.out" &&
+	dkms_installed "$K61" &&
+	[ -f "$MODDIR61/nf_conntrack_rtsp.ko" ] && [ -f "/usr/src/$NAME-$VERSION/dkms.conf" ]
+}
+check "make install KVER=<no headers>: fails, the $K61 install stays" install_no_headers
+
+install_docs() {
+	ls -l "$PREFIX/share/doc/$NAME/"
+	[ -f "$PREFIX/share/doc/$NAME/install.md" ] &&
+	[ -f "$PREFIX/share/doc/$NAME/secure-boot.md" ] &&
+	"$PREFIX/sbin/rtsp-conntrack-status" 2>&1 | tee "$WORK/status-installed.out" >/dev/null
+	grep "$PREFIX/share/doc/$NAME/install.md" "$WORK/status-installed.out"
+}
+check "make install ships install.md and secure-boot.md; rtsp-conntrack-status points to them" install_docs
+
 dkms_612() {
 	dkms build -m "$NAME" -v "$VERSION" -k "$K612" &&
 	dkms install -m "$NAME" -v "$VERSION" -k "$K612"
@@ -345,7 +366,7 @@ make_uninstall() {
 	[ ! -e "/usr/src/$NAME-$VERSION" ] &&
 	[ ! -e "$MODDIR61/nf_conntrack_rtsp.ko" ] &&
 	[ ! -e "/lib/modules/$K612/updates/dkms/nf_nat_rtsp.ko" ] &&
-	[ ! -e "$PREFIX/sbin/rtsp-attach" ]
+	[ ! -e "$PREFIX/sbin/rtsp-attach" ] && [ ! -e "$PREFIX/share/doc/$NAME" ]
 }
 check "make uninstall: dkms status empty, sources, modules and scripts gone" make_uninstall
 

@@ -8,7 +8,8 @@
 #                        build and install them for KVER (default: the
 #                        running kernel), and install the router scripts
 #                        (rtsp-attach, rtsp-conntrack-setup,
-#                        rtsp-conntrack-status) into $(PREFIX)/sbin
+#                        rtsp-conntrack-status) into $(PREFIX)/sbin,
+#                        docs/ into $(PREFIX)/share/doc/rtsp-conntrack
 #   make uninstall       undo it, for every kernel
 #   make deb             rtsp-conntrack-dkms_$(PKG_VERSION)_all.deb (dh-dkms)
 #   make sign KEY=key.pem CERT=cert.pem [SIGN_HASH=sha256]
@@ -52,13 +53,17 @@ uninstall:
 	$(MAKE) --no-print-directory uninstall-tools
 
 install-tools:
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/$(PKG_NAME)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/$(PKG_NAME) \
+		$(DESTDIR)$(PREFIX)/share/doc/$(PKG_NAME)
 	install -m 755 $(addprefix scripts/,$(PKG_TOOLS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 scripts/rtsp-helper.nft $(DESTDIR)$(PREFIX)/share/$(PKG_NAME)/
+	install -m 644 docs/install.md docs/secure-boot.md \
+		$(DESTDIR)$(PREFIX)/share/doc/$(PKG_NAME)/
 
 uninstall-tools:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/sbin/,$(PKG_TOOLS))
-	rm -rf $(DESTDIR)$(PREFIX)/share/$(PKG_NAME)
+	rm -rf $(DESTDIR)$(PREFIX)/share/$(PKG_NAME) \
+		$(DESTDIR)$(PREFIX)/share/doc/$(PKG_NAME)
 
 # The package is built from a copy holding only what it ships, so that
 # build products and the git tree stay out of it.

@@ -539,6 +539,34 @@ setup_fallback() {
 }
 check "rtsp-conntrack-setup lists a parameter it does not know from modinfo" setup_fallback
 
+# --remove --print lists what --remove would do and changes nothing; a root
+# with neither systemd nor OpenRC, or OpenWrt's, gets an answer, no files.
+setup_answers() {
+	local r=$WORK/root-answers sum out rc
+	mkdir -p "$r"
+	"$SETUP" --root "$r" --init systemd >/dev/null || return 1
+	sum=$(find "$r" -type f -exec md5sum {} + | sort)
+	out=$("$SETUP" --root "$r" --init systemd --remove --print) || return 1
+	echo "$out"
+	grep -qx 'remove /etc/modules-load.d/rtsp-conntrack.conf' <<<"$out" &&
+	grep -qx 'remove /etc/modprobe.d/rtsp-conntrack.conf' <<<"$out" &&
+	! grep -q '^#' <<<"$out" &&
+	[ "$sum" = "$(find "$r" -type f -exec md5sum {} + | sort)" ] || return 1
+	rm -rf "$r" && mkdir -p "$r"
+	rc=0
+	out=$("$SETUP" --root "$r" 2>&1) || rc=$?
+	echo "bare root: exit $rc: $out"
+	[ "$rc" = 1 ] && grep -q 'neither systemd .* nor OpenRC' <<<"$out" &&
+	[ -z "$(find "$r" -type f)" ] || return 1
+	mkdir -p "$r/etc/modules.d" && touch "$r/etc/openwrt_release"
+	rc=0
+	out=$("$SETUP" --root "$r" 2>&1) || rc=$?
+	echo "OpenWrt root: exit $rc: $out"
+	[ "$rc" = 1 ] && grep -q 'OpenWrt.*/etc/modules.d/.*kmod-nf-nathelper-rtsp' <<<"$out" &&
+	[ "$(find "$r" -type f)" = "$r/etc/openwrt_release" ]
+}
+check "rtsp-conntrack-setup --remove --print changes nothing; no systemd/OpenRC, OpenWrt: an answer, no files" setup_answers
+
 # --- rtsp-attach -------------------------------------------------------------------------
 
 ATTACH=$TOP/scripts/rtsp-attach
@@ -557,15 +585,34 @@ attach_dry() {
 	grep -q '^ip6tables ' <<<"$out" || return 1
 	# Usage errors: exit 2.
 	local bad rc
-	for bad in "" "-i" "-i a'b" "-p 0 -i x" "-p 65536 -i x" "--bogus"; do
+	for bad in "" "-i" "-i a'b" "-p 0 -i x" "-p 65536 -i x" "--bogus" "--all -i x"; do
 		rc=0
 		# shellcheck disable=SC2086 # the words of each case
 		"$ATTACH" -n $bad >/dev/null 2>&1 || rc=$?
 		echo "rtsp-attach -n $bad: exit $rc"
 		[ "$rc" = 2 ] || return 1
 	done
+	# One interface name with a space is refused, not split in two.
+	rc=0
+	out=$("$ATTACH" -n -i 'br lan' 2>&1) || rc=$?
+	echo "rtsp-attach -n -i 'br lan': exit $rc: $out"
+	[ "$rc" = 2 ] || return 1
+	# A missing ruleset file: an error, and no ruleset with include "".
+	rc=0
+	out=$("$ATTACH" -n --nft --nft-file "$WORK/missing.nft" -i br-lan 2>&1) || rc=$?
+	echo "rtsp-attach -n --nft-file missing: exit $rc: $out"
+	[ "$rc" = 1 ] && ! grep -q 'include' <<<"$out" || return 1
 }
 check "rtsp-attach --dry-run: nft ruleset, iptables/ip6tables rules, usage errors" attach_dry
+
+status_help() {
+	local out
+	out=$("$TOP/scripts/rtsp-conntrack-status" --help) || return 1
+	echo "$out"
+	[ "$(head -n 1 <<<"$out")" = "Usage: rtsp-conntrack-status [-h|--help]" ] &&
+	grep -q "^The guide: $TOP/docs/install.md\$" <<<"$out"
+}
+check "rtsp-conntrack-status --help: Usage first, the guide's path" status_help
 
 # For real, in a network namespace of this machine's kernel, which has no
 # rtsp helper: the in-tree ftp helper stands in (a copy of the ruleset with
@@ -584,11 +631,26 @@ attach_netns() {
 		$A --remove
 		[ "$(count)" = 0 ]
 		$A --remove
-	' sh "$ATTACH" "$WORK/ftp.nft"
+		# The WAN side (default route), a missing interface: warned.
+		ip link add wan0 type veth peer name wan1
+		ip link set lo up
+		ip link set wan0 up
+		ip addr add 10.214.10.20/16 dev wan0
+		ip route add default via 10.214.0.1
+		$A -i wan0 2>"$3"
+		cat "$3"
+		grep -q "wan0 carries the default route" "$3"
+		$A -i nosuch0 2>"$3"
+		cat "$3"
+		grep -q "no interface nosuch0" "$3"
+		$A -i lo 2>"$3"
+		[ ! -s "$3" ]
+		$A --remove
+	' sh "$ATTACH" "$WORK/ftp.nft" "$WORK/attach.err"
 }
 if unshare -n sh -c 'nft add table inet t && nft add ct helper inet t h "{ type \"ftp\" protocol tcp; }"' \
 	>/dev/null 2>&1; then
-	check "rtsp-attach in a netns (ftp helper stands in): apply twice = 1 rule, --local, --remove" attach_netns
+	check "rtsp-attach in a netns (ftp helper stands in): apply twice = 1 rule, --local, --remove, WAN and missing interfaces warned" attach_netns
 else
 	echo "SKIP: rtsp-attach in a netns: this kernel has no ftp helper or no nf_tables in netns (tests/e2e/40-attach-scripts.sh covers it)"
 fi

@@ -7,6 +7,11 @@
 # and, between the SETUP and the first media packet, the expectation for
 # the decoder's port.  The decoder then receives the whole stream (so the
 # rule rtsp-attach wrote carries a real session).
+#
+# Dynamic debug, the first way to see what the helper does: the normal
+# build's pr_debug sites are off; turned on through
+# /proc/dynamic_debug/control, they log the session's SETUP, its
+# expectation and the NAT mapping.
 
 # The decoder waits up to 300 s for the status run: it is slow on a
 # sanitized kernel.
@@ -29,6 +34,13 @@ check "router: nft firewall + masquerade" router_nat_nft || e2e_exit
 
 check "rtsp-attach -i $LAN_IF for the VoD session" \
 	nsx "$NS_RTR" "$ATTACH" -i "$LAN_IF" || e2e_exit
+
+DDC=/proc/dynamic_debug/control
+check "normal build: nf_conntrack_rtsp has pr_debug sites in $DDC, all off" \
+	eval "grep -q '\[nf_conntrack_rtsp\]' $DDC && ! grep -q '\[nf_conntrack_rtsp\].* =p ' $DDC"
+check "dynamic debug on for both modules (as the README says)" \
+	eval "echo 'module nf_conntrack_rtsp +p; module nf_nat_rtsp +p' >$DDC"
+dmesg -C
 nsx "$NS_RTR" conntrack -F 2>/dev/null
 
 w=$E2E_WORK
@@ -72,6 +84,14 @@ check "rtsp-conntrack-status shows the expectation for udp dport $port" \
 	eval "sed -n '/^== Expectations/,/^== /p' '$w/session-status.out' | grep -Eq 'proto=17 .*dport=$port( |\$)'"
 check_eq "decoder received all $count datagrams" "$count" "$(vod_received)" ||
 	vod_dump
+dmesg >"$w/dmesg.txt"
+for trace in "nf_conntrack_rtsp: SETUP, Transport: MP2T/H2221/UDP;unicast;client_port=$port\$" \
+	"nf_conntrack_rtsp: SETUP: udp transport, client ports $port-$port\$" \
+	"nf_conntrack_rtsp: expect udp 0\.0\.0\.0/0\.0\.0\.0 -> $RTR_WAN4:[0-9]+ \(any source\)\$" \
+	"nf_nat_rtsp: client port $port mapped to [0-9]+\$"; do
+	check "dynamic debug trace: ${trace%\$}" grep -Eq "$trace" "$w/dmesg.txt"
+done
+echo 'module nf_conntrack_rtsp -p; module nf_nat_rtsp -p' >$DDC
 info "rtsp-conntrack-status in the middle of the session:"
 sed 's/^/      /' "$w/session-status.out"
 

@@ -409,9 +409,12 @@ deb_install() {
 	fi
 	dkms_installed "$K61" &&
 	[ -f "$MODDIR61/nf_nat_rtsp.ko" ] &&
-	[ -x /usr/sbin/rtsp-attach ] && [ -f /usr/share/$NAME/rtsp-helper.nft ]
+	[ -x /usr/sbin/rtsp-attach ] && [ -f /usr/share/$NAME/rtsp-helper.nft ] &&
+	[ "$(modinfo -F version "$MODDIR61/nf_conntrack_rtsp.ko")" = "$VERSION" ] &&
+	/usr/sbin/rtsp-conntrack-status --help |
+		grep -E "^The guide: /usr/share/doc/$DEB_PKG/install\.md(\.gz)?\$"
 }
-check "apt-get install ./$DEB: DKMS builds and installs for $K61" deb_install
+check "apt-get install ./$DEB: DKMS builds and installs for $K61 (version $VERSION); the status points to the package's guide" deb_install
 grep -F "$NAME/$VERSION, " "$LOGS/$(printf '%02d' "$n").log" | sort -u | sed 's/^/    /'
 
 deb_purge() {

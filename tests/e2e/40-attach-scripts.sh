@@ -205,6 +205,8 @@ check "rtsp-attach --remove lists an older guide's iptables rule (with its -D co
 check_eq "rtsp-attach --remove left the untagged rule" 1 "$(helper_rules)"
 check "rtsp-attach --remove --all" nsx "$NS_RTR" "$ATTACH" --remove --all
 check_eq "--remove --all: no iptables rule attaches rtsp" 0 "$(helper_rules)"
+# Whatever the checks above did: nothing of the older guide stays.
+nsx "$NS_RTR" iptables -t raw -D PREROUTING -i "$LAN_IF" -p tcp --dport 554 -j CT --helper rtsp 2>/dev/null
 nsx "$NS_RTR" nft delete table inet oldguide
 
 # A second copy of the module (an older install's) in the module tree:

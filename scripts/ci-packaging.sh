@@ -643,6 +643,15 @@ attach_netns() {
 		$A -i wan0 2>"$3"
 		cat "$3"
 		grep -q "wan0 carries the default route" "$3"
+		# The IPTV VLAN of a Movistar router: no default route, but the
+		# way to 172.26.0.0/16 (the README'"'"'s eth0.2).
+		ip link add iptv0 type veth peer name iptv1
+		ip link set iptv0 up
+		ip addr add 10.215.10.20/16 dev iptv0
+		ip route add 172.26.0.0/16 via 10.215.0.1
+		$A -i iptv0 2>"$3"
+		cat "$3"
+		grep -q "iptv0 is the way to Movistar.s IPTV servers" "$3"
 		$A -i nosuch0 2>"$3"
 		cat "$3"
 		grep -q "no interface nosuch0" "$3"
@@ -653,7 +662,7 @@ attach_netns() {
 }
 if unshare -n sh -c 'nft add table inet t && nft add ct helper inet t h "{ type \"ftp\" protocol tcp; }"' \
 	>/dev/null 2>&1; then
-	check "rtsp-attach in a netns (ftp helper stands in): apply twice = 1 rule, --local, --remove, WAN and missing interfaces warned" attach_netns
+	check "rtsp-attach in a netns (ftp helper stands in): apply twice = 1 rule, --local, --remove, WAN, IPTV and missing interfaces warned" attach_netns
 else
 	echo "SKIP: rtsp-attach in a netns: this kernel has no ftp helper or no nf_tables in netns (tests/e2e/40-attach-scripts.sh covers it)"
 fi

@@ -268,7 +268,7 @@ shellcheck_all() {
 	shellcheck scripts/rtsp-attach scripts/rtsp-conntrack-setup \
 		scripts/rtsp-conntrack-status scripts/dkms-install scripts/mkpatch \
 		scripts/ci-packaging.sh &&
-	(cd tests/e2e && shellcheck -x 40-attach-scripts.sh)
+	(cd tests/e2e && shellcheck -x 40-attach-scripts.sh 41-status-session.sh 42-attach-legacy.sh)
 }
 check "shellcheck: router scripts, dkms-install, mkpatch, ci-packaging.sh, e2e test" shellcheck_all
 

@@ -11,15 +11,12 @@
 # of interface), --local covers the router's own connections, and --sysctl
 # is refused on a kernel >= 6.0.
 #
-# rtsp-attach warns about a rule on the WAN side; --remove lists the rules
-# and nft helper objects of older guides that also hold the module, and
-# --remove --all removes the iptables ones.  With ports=8554 (and dyndbg=+p
-# on the modprobe line) the module still registers "rtsp", says so, and
-# rtsp-attach works.
+# rtsp-attach warns about a rule on the WAN side.
 #
 # scripts/rtsp-conntrack-status runs without errors, shows the loaded
-# modules and the attach rule, diagnoses a missing rule, and points to a
-# second copy of the module.  During a VoD session: 41-status-session.sh.
+# modules and the attach rule, and diagnoses a missing rule.  During a VoD
+# session: 41-status-session.sh; older installs' leftovers and ports=:
+# 42-attach-legacy.sh.
 
 # The helpers below run through check and eval, which shellcheck cannot see.
 # shellcheck disable=SC2317
@@ -172,60 +169,6 @@ check "rtsp-attach --remove (both kinds)" nsx "$NS_RTR" "$ATTACH" --remove
 check_eq "no rule of either kind left" 0 \
 	"$(( $(rule_count nft) + $(rule_count iptables) ))"
 
-# An older guide's rules: an untagged iptables rule and an nft helper object
-# of type "rtsp" in a table of its own.  They hold the module too.
-helper_rules() {	# every iptables/ip6tables raw rule attaching "rtsp"
-	{
-		nsx "$NS_RTR" iptables -t raw -S
-		nsx "$NS_RTR" ip6tables -t raw -S
-	} 2>/dev/null | grep -c -- '--helper rtsp'
-}
-nsx "$NS_RTR" iptables -t raw -A PREROUTING -i "$LAN_IF" -p tcp --dport 554 -j CT --helper rtsp
-nsx "$NS_RTR" nft -f - <<-'EOF'
-	table inet oldguide {
-		ct helper rtsp-554 {
-			type "rtsp" protocol tcp
-		}
-		chain pre {
-			type filter hook prerouting priority filter; policy accept;
-			tcp dport 554 ct helper set "rtsp-554"
-		}
-	}
-EOF
-legacy_listed() {
-	local err=$E2E_WORK/legacy.err
-	nsx "$NS_RTR" "$ATTACH" --remove 2>"$err" || return 1
-	cat "$err"
-	grep -Eq -- "^    iptables -t raw -D PREROUTING -i $LAN_IF -p tcp (-m tcp )?--dport 554 -j CT --helper rtsp\$" "$err" &&
-	grep -q 'table inet oldguide, ct helper rtsp-554 (type "rtsp")' "$err" &&
-	grep -q 'they hold nf_conntrack_rtsp' "$err"
-}
-check "rtsp-attach --remove lists an older guide's iptables rule (with its -D command) and nft helper object" \
-	legacy_listed
-check_eq "rtsp-attach --remove left the untagged rule" 1 "$(helper_rules)"
-check "rtsp-attach --remove --all" nsx "$NS_RTR" "$ATTACH" --remove --all
-check_eq "--remove --all: no iptables rule attaches rtsp" 0 "$(helper_rules)"
-# Whatever the checks above did: nothing of the older guide stays.
-nsx "$NS_RTR" iptables -t raw -D PREROUTING -i "$LAN_IF" -p tcp --dport 554 -j CT --helper rtsp 2>/dev/null
-nsx "$NS_RTR" nft delete table inet oldguide
-
-# A second copy of the module (an older install's) in the module tree:
-# rtsp-conntrack-status names it.  The tree is read-only here: updates/ is
-# replaced by a copy holding one more.
-dup_hinted() {
-	local mdir copy=$E2E_WORK/updates out rc=0
-	mdir=/lib/modules/$(uname -r)
-	cp -a "$mdir/updates" "$copy" && mkdir -p "$copy/old" &&
-		cp "$(modinfo -n nf_conntrack_rtsp)" "$copy/old/" || return 1
-	mount --bind "$copy" "$mdir/updates" || return 1
-	out=$(nsx "$NS_RTR" "$STATUS" 2>&1) || rc=$?
-	umount "$mdir/updates"
-	echo "$out"
-	grep -q "2 copies of nf_conntrack_rtsp.ko for $(uname -r), modprobe loads $mdir/updates/nf_conntrack_rtsp.ko" <<<"$out" &&
-	grep -q "^    $mdir/updates/old/nf_conntrack_rtsp.ko" <<<"$out"
-}
-check "rtsp-conntrack-status names a second copy of nf_conntrack_rtsp.ko" dup_hinted
-
 sysctl_refused() {	# the automatic assignment sysctl is gone since 6.0
 	local out rc=0
 	out=$(nsx "$NS_RTR" "$ATTACH" --sysctl 2>&1) || rc=$?
@@ -247,26 +190,6 @@ else
 	check "rtsp-attach --remove --sysctl" nsx "$NS_RTR" "$ATTACH" --remove --sysctl
 	check_eq "net.netfilter.nf_conntrack_helper=0 again" 0 \
 		"$(nsx "$NS_RTR" sysctl -n net.netfilter.nf_conntrack_helper)"
-fi
-
-# ports=8554 alone: "rtsp" still exists (on 554; "rtsp-0" on 8554, as
-# rtsp-linux names it), the load message says both, and rtsp-attach
-# attaches "rtsp".  dyndbg=+p on the modprobe line turns the normal
-# build's pr_debug traces on.
-nsx "$NS_RTR" "$ATTACH" --remove 2>/dev/null
-if check "modprobe -r, then nf_conntrack_rtsp ports=8554 dyndbg=+p" eval \
-	'modprobe -r nf_nat_rtsp nf_conntrack_rtsp && dmesg -C &&
-	 modprobe nf_conntrack_rtsp ports=8554 dyndbg=+p && modprobe nf_nat_rtsp'; then
-	check "load message: helper \"rtsp-0\" on port 8554, \"rtsp\" on port 554" \
-		eval "dmesg | grep -F 'nf_conntrack_rtsp: helper \"rtsp-0\" on port 8554, \"rtsp\" on port 554, media_source=any'"
-	check "dyndbg=+p: nf_conntrack_rtsp's pr_debug sites are on" \
-		eval "grep -q '\[nf_conntrack_rtsp\].* =p ' /proc/dynamic_debug/control"
-	nsx "$NS_RTR" conntrack -F 2>/dev/null
-	if check "ports=8554: rtsp-attach -i $LAN_IF" nsx "$NS_RTR" "$ATTACH" -i "$LAN_IF"; then
-		conn554 4
-		check "ports=8554: helper=rtsp on the decoder's connection to 554" helper_on_554 4
-	fi
-	nsx "$NS_RTR" "$ATTACH" --remove
 fi
 
 e2e_exit

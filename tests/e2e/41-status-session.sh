@@ -35,7 +35,12 @@ check "router: nft firewall + masquerade" router_nat_nft || e2e_exit
 check "rtsp-attach -i $LAN_IF for the VoD session" \
 	nsx "$NS_RTR" "$ATTACH" -i "$LAN_IF" || e2e_exit
 
+# /proc/dynamic_debug/control; older kernels have it in debugfs only.
 DDC=/proc/dynamic_debug/control
+if [ ! -e "$DDC" ]; then
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	DDC=/sys/kernel/debug/dynamic_debug/control
+fi
 check "normal build: nf_conntrack_rtsp has pr_debug sites in $DDC, all off" \
 	eval "grep -q '\[nf_conntrack_rtsp\]' $DDC && ! grep -q '\[nf_conntrack_rtsp\].* =p ' $DDC"
 check "dynamic debug on for both modules (as the README says)" \

@@ -18,7 +18,10 @@
  *
  * A crash (a signal, or a sanitizer's death) writes the input to
  * P<crash|seed>-<number> first.  The last line is "driver: N inputs (S
- * seeds + M mutated) in T s, seed X, no crash".
+ * seeds + M mutated) in T s, seed X, no crash", with ", digest D" before
+ * "no crash" when the harness defines driver_digest().  The inputs depend
+ * only on the seed, the seed files and -runs, never on the host's byte
+ * order or word size.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,6 +39,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 /* UBSan (and ASan) runtime: called before it exits on a report. */
 void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
 const char *__ubsan_default_options(void);
+/* A harness may fold its results into a digest (tests/arch/digest_*.c). */
+uint64_t driver_digest(void) __attribute__((weak));
 
 const char *__ubsan_default_options(void)
 {
@@ -104,21 +109,21 @@ static void push(struct input **v, size_t *n, size_t *cap,
 static void save_current(void)
 {
 	static const char msg[] = "driver: crashing input saved to ";
+	ssize_t r;
 	int fd;
 
 	if (!cur)
 		return;
+	/* A dying process: write() results are not acted upon. */
 	fd = open(artifact, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
-		if (write(fd, cur, cur_len) < 0) {
-			/* nothing more to do in a dying process */
-		}
+		r = write(fd, cur, cur_len);
 		close(fd);
 	}
-	if (write(2, msg, sizeof(msg) - 1) < 0 ||
-	    write(2, artifact, strlen(artifact)) < 0 || write(2, "\n", 1) < 0) {
-		/* idem */
-	}
+	r = write(2, msg, sizeof(msg) - 1);
+	r = write(2, artifact, strlen(artifact));
+	r = write(2, "\n", 1);
+	(void)r;
 	cur = NULL;
 }
 
@@ -395,11 +400,11 @@ int main(int argc, char **argv)
 			load_dict(argv[a] + 6);
 		} else if (!strncmp(argv[a], "-artifact_prefix=", 17)) {
 			prefix = argv[a] + 17;
-		} else if (argv[a][0] == '-') {
+		} else if (argv[a][0] != '-') {
+			load_path(argv[a]);
+		} else {
 			fprintf(stderr, "driver: unknown option %s\n", argv[a]);
 			return 2;
-		} else {
-			load_path(argv[a]);
 		}
 	}
 	if (!n_seeds) {
@@ -452,10 +457,14 @@ int main(int argc, char **argv)
 		run_one(buf, len, i, 0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("driver: %lu inputs (%zu seeds + %lu mutated) in %.1f s, seed %llu, no crash\n",
+	printf("driver: %lu inputs (%zu seeds + %lu mutated) in %.1f s, seed %llu, ",
 	       (unsigned long)n_seeds + i, n_seeds, i,
 	       (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, seed);
+	if (driver_digest)
+		printf("digest %016llx, ",
+		       (unsigned long long)driver_digest());
+	printf("no crash\n");
 	free(buf);
 	return 0;
 }

@@ -15,7 +15,8 @@
 # "cross": W=1 builds against Debian's 6.1 arm64 and s390x headers
 # (CROSS_SERIES) with Debian's cross compilers, 0 warnings.
 # "be": the unit tests and both fuzz harnesses (BE_TIME s each, through
-# tests/fuzz/driver.c) on big-endian s390x under qemu-s390x.
+# tests/fuzz/driver.c) on big-endian s390x under qemu-s390x, and the
+# parser's results there against the host's (tests/arch/be-test).
 # "arm64": ARM64_TESTS on Debian's 6.1 arm64 kernel under
 # qemu-system-aarch64, with an arm64 userspace.
 # Not by default: "s390x", S390X_TESTS on Debian's big-endian 6.1 s390x

@@ -7,17 +7,31 @@
 #
 #   scripts/check.sh [PART...]
 #
-# Parts (all by default): build unit fuzz e2e demo package matrix.
-# "matrix" builds for the other kernel series (5.10, 6.12, 6.12-bpo, 7.2,
-# 7.3) and runs the smoke, Movistar and unload tests on each; the whole suite on
-# every kernel is "make matrix".
+# Parts (all by default): build unit fuzz e2e demo package matrix cross be
+# arm64.
+# "matrix" builds for the other kernel series (5.10, 6.1-rt, 6.12,
+# 6.12-bpo, 7.2, 7.3) and runs the smoke, Movistar and unload tests on each;
+# the whole suite on every kernel is "make matrix".
+# "cross": W=1 builds against Debian's 6.1 arm64 and s390x headers
+# (CROSS_SERIES) with Debian's cross compilers, 0 warnings.
+# "be": the unit tests and both fuzz harnesses (BE_TIME s each, through
+# tests/fuzz/driver.c) on big-endian s390x under qemu-s390x, and the
+# parser's results there against the host's (tests/arch/be-test).
+# "arm64": ARM64_TESTS on Debian's 6.1 arm64 kernel under
+# qemu-system-aarch64, with an arm64 userspace.
+# Not by default: "s390x", S390X_TESTS on Debian's big-endian 6.1 s390x
+# kernel under qemu-system-s390x (apt-get install qemu-system-misc).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
 KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V | tail -n1)}
 FUZZ_TIME=${FUZZ_TIME:-30}	# per fuzz harness
-PARTS=${*:-build unit fuzz e2e demo package matrix}
-MATRIX_SERIES=${MATRIX_SERIES:-5.10 6.12 6.12-bpo 7.2 7.3}
+PARTS=${*:-build unit fuzz e2e demo package matrix cross be arm64}
+MATRIX_SERIES=${MATRIX_SERIES:-5.10 6.1-rt 6.12 6.12-bpo 7.2 7.3}
+CROSS_SERIES=${CROSS_SERIES:-6.1-arm64 6.1-s390x}
+BE_TIME=${BE_TIME:-15}	# per fuzz harness, under qemu-s390x
+S390X_TESTS=${S390X_TESTS:-00-smoke.sh 10-movistar-nft.sh 20-port-clash.sh}
+ARM64_TESTS=${ARM64_TESTS:-00-smoke.sh 10-movistar-nft.sh 11-movistar-iptables.sh 20-port-clash.sh 52-pause.sh 25-unload-midsession.sh}
 MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh}
 total_pass=0
 total_fail=0
@@ -126,6 +140,10 @@ for part in $PARTS; do
 	package) run_part package scripts/ci-packaging.sh ;;
 	matrix)	 run_part matrix tests/matrix/all --strict --tests "$MATRIX_TESTS" \
 			 ${MATRIX_SERIES} ;;
+	cross)	 run_part cross tests/matrix/all --strict --no-e2e ${CROSS_SERIES} ;;
+	be)	 run_part be tests/arch/be-test --time "$BE_TIME" ;;
+	arm64)	 run_part arm64 tests/e2e/run --arch arm64 ${ARM64_TESTS} ;;
+	s390x)	 run_part s390x tests/e2e/run --arch s390x ${S390X_TESTS} ;;
 	*)	 echo "unknown part $part" >&2; exit 2 ;;
 	esac
 done

@@ -3,7 +3,9 @@
 #
 # Install, with apt-get, what building and testing rtsp-conntrack needs on
 # Debian 12: the toolchain, headers of Debian's current 6.1 kernel, QEMU
-# and the tools the tests run inside the VM.  Idempotent and quiet when
+# and the tools the tests run inside the VM; the arm64 and s390x cross
+# compilers, qemu-s390x (user mode) and qemu-system-aarch64 for the other
+# architectures (tests/arch, tests/e2e/run --arch arm64).  Idempotent and quiet when
 # everything is already there.
 #
 #   scripts/deps.sh            build + unit/fuzz + E2E dependencies
@@ -12,7 +14,9 @@ set -eu
 PKGS="build-essential bc bison flex libelf-dev libssl-dev kmod cpio zstd
 xz-utils sparse clang libclang-rt-14-dev qemu-system-x86 busybox-static
 iproute2 nftables iptables conntrack python3 procps psmisc rsync gzip
-shellcheck ffmpeg"
+shellcheck ffmpeg
+gcc-aarch64-linux-gnu gcc-s390x-linux-gnu libc6-dev-s390x-cross
+libubsan1-s390x-cross qemu-user qemu-system-arm debootstrap"
 
 # Headers of the newest Debian 6.1 kernel: the CI machine's own kernel is
 # not a Debian one and has no headers.

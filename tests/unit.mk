@@ -11,6 +11,10 @@
 #                               the NAT planner harness alone; by count of
 #                               runs instead of time with FUZZ_NAT_RUNS
 #   make fuzz-build             only build the fuzzers
+#   make test-be [BE_TIME=S] [BE_RUNS=N]
+#                               unit tests and both harnesses (through
+#                               tests/fuzz/driver.c) on big-endian s390x
+#                               under qemu-s390x: tests/arch/be-test
 #
 # Everything is built under build/ (gitignored).  Paths are taken from
 # where this file lives, so it works whatever the current directory is.
@@ -44,7 +48,12 @@ FUZZ_NAT_LOG := $(FUZZ_OUT)/fuzz-nat.log
 # A run of the NAT harness by count (e.g. 100000000) instead of FUZZ_TIME.
 FUZZ_NAT_RUNS ?=
 
-.PHONY: test-unit fuzz fuzz-build fuzz-parse fuzz-nat
+.PHONY: test-unit fuzz fuzz-build fuzz-parse fuzz-nat test-be
+
+BE_TIME ?= 20
+BE_RUNS ?=
+test-be:
+	$(UNIT_TOP)/tests/arch/be-test $(if $(BE_RUNS),--runs $(BE_RUNS),--time $(BE_TIME))
 
 $(UNIT_BIN): $(UNIT_TOP)/tests/unit/test_parse.c \
 	     $(UNIT_TOP)/tests/unit/unit.h $(UNIT_DEPS)

@@ -32,6 +32,8 @@ CROSS_SERIES=${CROSS_SERIES:-6.1-arm64 6.1-s390x}
 BE_TIME=${BE_TIME:-15}	# per fuzz harness, under qemu-s390x
 S390X_TESTS=${S390X_TESTS:-00-smoke.sh 10-movistar-nft.sh 20-port-clash.sh}
 ARM64_TESTS=${ARM64_TESTS:-00-smoke.sh 10-movistar-nft.sh 11-movistar-iptables.sh 20-port-clash.sh 52-pause.sh 25-unload-midsession.sh}
+# E2E test VMs at once: one TCG vCPU per host core.
+export E2E_JOBS=${E2E_JOBS:-$(nproc)}
 MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh}
 total_pass=0
 total_fail=0
@@ -135,14 +137,14 @@ for part in $PARTS; do
 	build)	 run_part build build_checks ;;
 	unit)	 run_part unit make -s test-unit ;;
 	fuzz)	 run_part fuzz fuzz_smoke ;;
-	e2e)	 run_part e2e tests/e2e/run ;;
+	e2e)	 run_part e2e tests/e2e/run --jobs "$E2E_JOBS" ;;
 	demo)	 run_part demo tests/e2e/demo ;;
 	package) run_part package scripts/ci-packaging.sh ;;
 	matrix)	 run_part matrix tests/matrix/all --strict --tests "$MATRIX_TESTS" \
 			 ${MATRIX_SERIES} ;;
 	cross)	 run_part cross tests/matrix/all --strict --no-e2e ${CROSS_SERIES} ;;
 	be)	 run_part be tests/arch/be-test --time "$BE_TIME" ;;
-	arm64)	 run_part arm64 tests/e2e/run --arch arm64 ${ARM64_TESTS} ;;
+	arm64)	 run_part arm64 tests/e2e/run --jobs "$E2E_JOBS" --arch arm64 ${ARM64_TESTS} ;;
 	s390x)	 run_part s390x tests/e2e/run --arch s390x ${S390X_TESTS} ;;
 	*)	 echo "unknown part $part" >&2; exit 2 ;;
 	esac

@@ -1011,6 +1011,19 @@ static unsigned int rtsp_host_expectations(struct nf_conn *ct,
 	return n;
 }
 
+/* Does @ct expect UDP port @port (under RCU)? */
+static bool rtsp_port_expected(const struct nf_conn *ct, __be16 port)
+{
+	const struct nf_conn_help *help = nfct_help(ct);
+	const struct nf_conntrack_expect *exp;
+
+	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
+		if (!nf_ct_exp_is_expired(exp) &&
+		    exp->tuple.dst.u.udp.port == port)
+			return true;
+	return false;
+}
+
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 {
 	return spec->lower == RTSP_LOWER_UDP &&
@@ -1143,7 +1156,8 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
  * same client port, from the senders media_source allows or, with @src,
  * from @src (media_source=server).
  */
-static int rtsp_expect_media(struct nf_conn *ct, const struct rtsp_media *md,
+static int rtsp_expect_media(struct rtsp_conn *conn, struct nf_conn *ct,
+			     const struct rtsp_media *md,
 			     const union nf_inet_addr *src)
 {
 	const struct nf_ct_helper_expectfn *nat = NULL;
@@ -1172,8 +1186,12 @@ static int rtsp_expect_media(struct nf_conn *ct, const struct rtsp_media *md,
 		exp->tuple.dst.u.udp.port = md->port;
 	}
 	err = nf_ct_expect_related(exp, 0);
-	if (!err)
+	if (!err) {
 		nf_ct_rtsp_print_exp(exp);
+		/* Counted for max_per_host (the flow had taken it out). */
+		if (!READ_ONCE(conn->indexed))
+			rtsp_host_index(conn, true, false);
+	}
 	nf_ct_expect_put(exp);
 	return err;
 }
@@ -1258,7 +1276,7 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 		if (md->state != RTSP_MEDIA_EXPECTED || md->gen != conn->gen)
 			continue;
 		for (k = 0; k < conn->n_alt; k++)
-			rtsp_expect_media(ct, md, &conn->alt[k]);
+			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
 	}
 }
 
@@ -1303,7 +1321,7 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 			const struct rtsp_media *md = &conn->media[i];
 
 			if (md->state == RTSP_MEDIA_EXPECTED && md->cseq == cseq)
-				rtsp_expect_media(ct, md, &a);
+				rtsp_expect_media(conn, ct, md, &a);
 		}
 	}
 }
@@ -1454,7 +1472,8 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
-	unsigned int i, k;
+	unsigned int i, k, held = 0, limit = READ_ONCE(max_per_host);
+	bool counted = false, again;
 
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
 		struct rtsp_media *md = &conn->media[i];
@@ -1462,7 +1481,20 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		if (md->state != RTSP_MEDIA_FLOWING ||
 		    (session && md->session && md->session != session))
 			continue;
-		if (!rtsp_expect_media(ct, md, NULL)) {
+		/* A port expected again counts for max_per_host, as at SETUP. */
+		again = rtsp_port_expected(ct, md->port);
+		if (limit && !again) {
+			if (!counted)
+				held = rtsp_host_expectations(ct, limit);
+			counted = true;
+			if (held >= limit) {
+				rtsp_log_bad(ct, "client holds max_per_host expectations",
+					     "PLAY not expected again");
+				continue;
+			}
+		}
+		if (!rtsp_expect_media(conn, ct, md, NULL)) {
+			held += !again;
 			spin_lock(&rtsp_ports_lock);
 			md->expires = jiffies + rtsp_exp_policy[0].timeout * HZ;
 			spin_unlock(&rtsp_ports_lock);
@@ -1470,7 +1502,7 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 				 ntohs(md->port));
 		}
 		for (k = 0; k < conn->n_alt; k++)
-			rtsp_expect_media(ct, md, &conn->alt[k]);
+			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
 	}
 }
 

@@ -18,13 +18,17 @@
 #   mph      max_per_host=2 counts a session's port once: session 1's
 #            reply names source= (two expectations, one port), then
 #            session 2 of the same decoder is expected (1 + 1 <= 2), and
-#            session 3 is not (2 + 1 > 2).
+#            session 3 is not (2 + 1 > 2); then max_per_host=1: session
+#            A's stream flows (its expectation used up), A seeks (its
+#            port expected again), and session B is not expected (1 + 1
+#            > 1): what a PLAY expects again counts.
 # Controls, same test: the reply without source= (nosrc) and a SETUP URL
 # naming a host by name (name: never resolved): one expectation, and N
 # from 172.26.84.10 get 0 while the server's own N arrive. Without the
 # feature (rtsp_reply_alts()/rtsp_setup_alts() no-ops) "src" and "url"
 # FAIL; with max_per_host counting every expectation, "mph: session 2"
-# FAILs.
+# FAILs; with a re-arm that leaves its connection out of the per-host
+# index, "mph: session B" FAILs.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +122,25 @@ if sk_client mph1 "$NS_DEC" 27350 teardown; then
 	fi
 	sk_act mph1
 	sk_end mph1
+fi
+
+echo "--- max_per_host=1 counts a port the PLAY expects again"
+rm -f "$EXTRA"
+check "max_per_host=1" eval "echo 1 >$MPH"
+if sk_client mphA "$NS_DEC" 27360 play:0.000 play:600.000 teardown; then
+	sk_act mphA
+	sk_burst "mph: session A plays, the server sends" mphA "$NS_VOD" "$VOD4" 48480 $N $N
+	sk_check_no_expect "mph: A's flow used its expectation up" "${SK_PORT[mphA]}"
+	sk_act mphA
+	sk_check_expect "mph: A's seek expects its port again" "${SK_PORT[mphA]}" 1
+	if sk_client mphB "$NS_DEC" 27362 teardown; then
+		sk_check_no_expect "mph: session B of the same decoder is not expected (1 + 1 > 1)" \
+			"${SK_PORT[mphB]}"
+		sk_act mphB
+		sk_end mphB
+	fi
+	sk_act mphA
+	sk_end mphA
 fi
 
 check "kernel log clean" rb_dmesg_clean

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# Helpers of the seek tests (tests/e2e/61-66, issue 15: "the stream follows
+# Helpers of the seek tests (tests/e2e/61-68, issue 15: "the stream follows
 # the session: a seek, rewind, pause or new sender never loses the
 # picture"), sourced after lib.sh, lib_robust.sh and lib_nat.sh.
 #

@@ -14,7 +14,8 @@
 # media_timeout, 600 s). PLAY "Range: npt=30-end": the port is expected
 # again; N from the same sender (its flow), then N from another MPEG
 # server (172.26.84.10, a new flow, let in by the PLAY), which ends the
-# first server's flow. TEARDOWN: nothing expected.
+# first server's flow (the UDP timeout is 60 s by then, so nothing else
+# does). TEARDOWN: nothing expected.
 #
 # Control, same test: media_timeout=0 (the PAUSE keeps nothing) and the
 # same pause: the first flow is gone once the witness has timed out (so
@@ -79,6 +80,10 @@ if pause_case pause 27336; then
 	p=${SK_PORT[pause]}
 	check "pause: after the pause the session's flow ($MPEG4:48440) is still there" \
 		flow_from "$MPEG4" 48440
+	# Each datagram sets the flow's timeout to the UDP timeout: 60 s from
+	# now on, so that the flow can only end by the new sender's.
+	nse "$NS_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=60 \
+		net.netfilter.nf_conntrack_udp_timeout_stream=60
 	sk_act pause
 	sk_check_expect "pause: after the PLAY the port is expected again" "$p"
 	sk_burst "pause: PLAY after the pause, the same sender" pause "$NS_MPEG" "$MPEG4" 48440 $N $N
@@ -92,6 +97,8 @@ if pause_case pause 27336; then
 fi
 
 echo "--- control: media_timeout=0, the same pause"
+nse "$NS_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=$UDP_TIMEOUT \
+	net.netfilter.nf_conntrack_udp_timeout_stream=$UDP_TIMEOUT
 check "media_timeout=0" eval "echo 0 >$MT"
 on_exit "echo 600 >$MT"
 nse "$NS_RTR" conntrack -F >/dev/null 2>&1

@@ -10,7 +10,9 @@
 #            session 2 of the same decoder is expected (1 + 1 <= 2), and
 #            session 3 is not (2 + 1 > 2).
 #   mphA/B   max_per_host=1: session A's stream flows (its expectation
-#            used up), A seeks (its port expected again), and session B
+#            used up), a GET_PARAMETER keep-alive (A's connection leaves
+#            the per-host index), A seeks (its port expected again: the
+#            connection must be counted again), and session B
 #            of the same decoder is not expected (1 + 1 > 1): what a PLAY
 #            expects again counts.
 # Controls: with max_per_host counting every expectation (not every
@@ -63,10 +65,13 @@ fi
 echo "--- max_per_host=1 counts a port the PLAY expects again"
 rm -f "$EXTRA"
 check "max_per_host=1" eval "echo 1 >$MPH"
-if sk_client mphA "$NS_DEC" 27360 play:0.000 play:600.000 teardown; then
+if sk_client mphA "$NS_DEC" 27360 play:0.000 get play:600.000 teardown; then
 	sk_act mphA
 	sk_burst "mph: session A plays, the server sends" mphA "$NS_VOD" "$VOD4" 48480 $N $N
 	sk_check_no_expect "mph: A's flow used its expectation up" "${SK_PORT[mphA]}"
+	# A keep-alive: its packets see that A's connection expects nothing
+	# any more, and take it out of the per-host index.
+	sk_act mphA
 	sk_act mphA
 	sk_check_expect "mph: A's seek expects its port again" "${SK_PORT[mphA]}" 1
 	if sk_client mphB "$NS_DEC" 27362 teardown; then

@@ -56,6 +56,15 @@
 #define RTSP_REMAP_MAX		3
 /* Times a split SETUP is held back before it is let through. */
 #define RTSP_HOLDBACK_MAX	2
+/*
+ * Senders other than the server that media_source=server admits for a
+ * connection's media: hosts a SETUP URL or a SETUP reply's source= named.
+ */
+#define RTSP_ALT_MAX		2
+/* Their expectations: a class of their own, so that they never push out
+ * the server's (max_outstanding each).
+ */
+#define RTSP_EXPECT_CLASS_ALT	1
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP connection tracking helper");
@@ -115,8 +124,9 @@ static enum rtsp_source_policy source_policy __read_mostly;
 /* [0] for IPv4, [1] for IPv6: a family with no prefix falls back to server */
 static struct rtsp_prefix source_prefix[2] __read_mostly;
 
-static struct nf_conntrack_expect_policy rtsp_exp_policy __read_mostly = {
-	.name		= RTSP_HELPER_NAME,
+static struct nf_conntrack_expect_policy rtsp_exp_policy[2] __read_mostly = {
+	{ .name = RTSP_HELPER_NAME },
+	{ .name = RTSP_HELPER_NAME "-alt" },
 };
 
 /* Two per port of ports=, and two for "rtsp" on 554 when it is not there. */
@@ -202,6 +212,10 @@ struct rtsp_conn {
 	u8 gen;				/* of the message being handled */
 	u8 next_slot;			/* in @media, the next one to evict */
 	u8 next_remap[IP_CT_DIR_MAX];	/* in @remap, the next to reuse */
+	u8 n_alt;			/* in @alt */
+	u8 next_alt;			/* in @alt, the next to replace */
+	/* media_source=server: other senders named for the media. */
+	union nf_inet_addr alt[RTSP_ALT_MAX];
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	struct rtsp_media media[RTSP_MEDIA_MAX];
 	struct rtsp_remap remap[IP_CT_DIR_MAX][RTSP_REMAP_MAX];
@@ -598,11 +612,18 @@ static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
 	return READ_ONCE(m->conn);
 }
 
+static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
+				       const struct rtsp_media *md);
+static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port);
+
 /* Called for each new media flow, NATed or not: remember its tuple. */
 void nf_ct_rtsp_media_started(struct nf_conn *child,
 			      struct nf_conntrack_expect *exp)
 {
+	__be16 port = exp->tuple.dst.u.udp.port;
+	struct nf_conn *old = NULL;
 	struct rtsp_conn *conn;
+	bool found = false;
 	unsigned int i;
 
 	/* Only a master of ours has our state (ctnetlink can pick any). */
@@ -613,22 +634,39 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		return;
 
 	spin_lock_bh(&conn->lock);
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+	for (i = 0; i < RTSP_MEDIA_MAX && !found; i++) {
 		struct rtsp_media *md = &conn->media[i];
 
 		/* A PLAY expects the media again: the newest flow counts. */
-		if (md->state != RTSP_MEDIA_FREE &&
-		    md->port == exp->tuple.dst.u.udp.port) {
+		if (md->state != RTSP_MEDIA_FREE && md->port == port) {
+			if (md->state == RTSP_MEDIA_FLOWING)
+				old = rtsp_find_child(exp->master, md);
 			spin_lock(&rtsp_ports_lock);
 			md->child = child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 			md->state = RTSP_MEDIA_FLOWING;
 			spin_unlock(&rtsp_ports_lock);
-			pr_debug("media port %u: flow started\n",
-				 ntohs(md->port));
-			break;
+			pr_debug("media port %u: flow started\n", ntohs(port));
+			found = true;
 		}
 	}
 	spin_unlock_bh(&conn->lock);
+	if (!found)
+		return;
+	/*
+	 * One sender at a time: the other senders' expectations of the port
+	 * go (another sender needs a PLAY again), and so does the flow of
+	 * the sender before this one, which would still let it in until
+	 * the UDP timeout, after a TEARDOWN too.
+	 */
+	rtsp_unexpect_port(exp->master, port);
+	if (old) {
+		if (old != child) {
+			pr_debug("media port %u: the last sender's flow ended\n",
+				 ntohs(port));
+			nf_ct_kill(old);
+		}
+		nf_ct_put(old);
+	}
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 
@@ -638,35 +676,42 @@ static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
 	return rtsp_flow_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child, ct);
 }
 
+/*
+ * End the expectations of @ct for UDP port @port: the server's and those
+ * of the other senders media_source=server admits, new or re-armed.
+ */
 static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
 {
+	struct nf_conntrack_expect *exp, *found[RTSP_MEDIA_MAX];
 	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_conntrack_expect *exp, *found = NULL;
+	unsigned int i, n = 0;
 
 	spin_lock_bh(&nf_conntrack_expect_lock);
 	hlist_for_each_entry(exp, &help->expectations, lnode) {
-		if (exp->tuple.dst.protonum == IPPROTO_UDP &&
+		if (n < ARRAY_SIZE(found) &&
+		    exp->tuple.dst.protonum == IPPROTO_UDP &&
 		    exp->tuple.dst.u.udp.port == port &&
-		    refcount_inc_not_zero(&exp->use)) {
-			found = exp;
-			break;
-		}
+		    refcount_inc_not_zero(&exp->use))
+			found[n++] = exp;
 	}
 	spin_unlock_bh(&nf_conntrack_expect_lock);
-	if (found) {
-		nf_ct_unexpect_related(found);
-		nf_ct_expect_put(found);
+	for (i = 0; i < n; i++) {
+		nf_ct_unexpect_related(found[i]);
+		nf_ct_expect_put(found[i]);
 	}
 }
 
-/* End the expectation or the flow of @md, and free it (conn->lock). */
+/*
+ * End the expectations and the flow of @md, and free it (conn->lock): a
+ * flowing media may be expected again too (a PLAY).
+ */
 static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
 {
 	struct nf_conn *child;
 
-	if (md->state == RTSP_MEDIA_EXPECTED) {
+	if (md->state != RTSP_MEDIA_FREE)
 		rtsp_unexpect_port(ct, md->port);
-	} else if (md->state == RTSP_MEDIA_FLOWING) {
+	if (md->state == RTSP_MEDIA_FLOWING) {
 		child = rtsp_find_child(ct, md);
 		if (child) {
 			nf_ct_kill(child);
@@ -740,6 +785,7 @@ static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 		md = rtsp_media_slot(conn, NULL);
 	*md = (struct rtsp_media){
 		.master	 = conn->ct,
+		.gen	 = conn->gen,
 		.session = session,
 		.cseq	 = cseq,
 		.port	 = htons(port),
@@ -803,7 +849,7 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 		*md[i] = (struct rtsp_media){
 			.master	 = ct,
 			.gen	 = conn->gen,
-			.expires = jiffies + rtsp_exp_policy.timeout * HZ,
+			.expires = jiffies + rtsp_exp_policy[0].timeout * HZ,
 			.session = c->session,
 			.cseq	 = c->cseq,
 			.port	 = p[i],
@@ -907,17 +953,33 @@ static unsigned int rtsp_expect_spec(struct nf_rtsp_msg_ctx *c,
 }
 
 /*
- * Expectations of @ct that can still match.  The kernel adds and unlinks
- * them with RCU list primitives; a removed one is first only marked dead.
+ * Media ports @ct expects that can still match, each counted once: a port
+ * may be expected from the server and from other senders too.  The kernel
+ * adds and unlinks expectations with RCU list primitives; a removed one
+ * is first only marked dead.  A connection has few of them.
  */
 static unsigned int rtsp_live_expectations(const struct nf_conn *ct)
 {
 	const struct nf_conn_help *help = nfct_help(ct);
-	const struct nf_conntrack_expect *exp;
+	const struct nf_conntrack_expect *exp, *e;
 	unsigned int n = 0;
+	bool seen;
 
-	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
-		n += !nf_ct_exp_is_expired(exp);
+	hlist_for_each_entry_rcu(exp, &help->expectations, lnode) {
+		if (nf_ct_exp_is_expired(exp))
+			continue;
+		seen = false;
+		hlist_for_each_entry_rcu(e, &help->expectations, lnode) {
+			if (e == exp)
+				break;
+			if (!nf_ct_exp_is_expired(e) &&
+			    e->tuple.dst.u.all == exp->tuple.dst.u.all) {
+				seen = true;
+				break;
+			}
+		}
+		n += !seen;
+	}
 	return n;
 }
 
@@ -957,6 +1019,19 @@ static unsigned int rtsp_host_expectations(struct nf_conn *ct,
 		nf_ct_put(other);
 	}
 	return n;
+}
+
+/* Does @ct expect UDP port @port (under RCU)? */
+static bool rtsp_port_expected(const struct nf_conn *ct, __be16 port)
+{
+	const struct nf_conn_help *help = nfct_help(ct);
+	const struct nf_conntrack_expect *exp;
+
+	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
+		if (!nf_ct_exp_is_expired(exp) &&
+		    exp->tuple.dst.u.udp.port == port)
+			return true;
+	return false;
 }
 
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
@@ -1087,6 +1162,181 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 }
 
 /*
+ * Expect the media of @md (again): on the same router port, towards the
+ * same client port, from the senders media_source allows or, with @src,
+ * from @src (media_source=server).
+ */
+static int rtsp_expect_media(struct rtsp_conn *conn, struct nf_conn *ct,
+			     const struct rtsp_media *md,
+			     const union nf_inet_addr *src)
+{
+	const struct nf_ct_helper_expectfn *nat = NULL;
+	struct nf_conntrack_expect *exp;
+	int err;
+
+	/* Behind NAT the flow is mapped back by nf_nat_rtsp. */
+	if (md->owned) {
+		nat = nf_ct_helper_expectfn_find_by_name(RTSP_HELPER_NAME);
+		if (!nat)
+			return -ENOENT;
+	}
+	exp = nf_ct_rtsp_expect_alloc(ct, IP_CT_DIR_ORIGINAL,
+				      ntohs(md->client_port));
+	if (!exp)
+		return -ENOMEM;
+	if (src) {
+		exp->tuple.src.u3 = *src;
+		exp->class = RTSP_EXPECT_CLASS_ALT;
+	}
+	if (md->owned) {
+		exp->saved_addr = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+		exp->saved_proto.udp.port = md->client_port;
+		exp->dir = IP_CT_DIR_REPLY;
+		exp->expectfn = nat->expectfn;
+		exp->tuple.dst.u.udp.port = md->port;
+	}
+	err = nf_ct_expect_related(exp, 0);
+	if (!err) {
+		nf_ct_rtsp_print_exp(exp);
+		/* Counted for max_per_host (the flow had taken it out). */
+		if (!READ_ONCE(conn->indexed))
+			rtsp_host_index(conn, true, false);
+	}
+	nf_ct_expect_put(exp);
+	return err;
+}
+
+/* Does media_source admit only the server for @family? */
+static bool rtsp_server_only(u8 family)
+{
+	return source_policy == RTSP_SOURCE_SERVER ||
+	       (source_policy == RTSP_SOURCE_PREFIX &&
+		!source_prefix[family == AF_INET6].set);
+}
+
+/* The literal address buf[@sp] of @family (never a name to resolve). */
+static bool rtsp_span_addr(const char *buf, const struct rtsp_span *sp,
+			   u8 family, union nf_inet_addr *a)
+{
+	const char *p = buf + sp->off, *end;
+
+	*a = (union nf_inet_addr){ };
+	if (!sp->len || sp->len >= INET6_ADDRSTRLEN)
+		return false;
+	if (family == AF_INET)
+		return in4_pton(p, sp->len, (u8 *)&a->ip, -1, &end) &&
+		       end == p + sp->len && !ipv4_is_zeronet(a->ip) &&
+		       !ipv4_is_multicast(a->ip) && !ipv4_is_lbcast(a->ip) &&
+		       !ipv4_is_loopback(a->ip);
+	return in6_pton(p, sp->len, (u8 *)&a->ip6, -1, &end) &&
+	       end == p + sp->len && !ipv6_addr_any(&a->in6) &&
+	       !ipv6_addr_is_multicast(&a->in6) && !ipv6_addr_loopback(&a->in6);
+}
+
+/*
+ * media_source=server: @a, named by the server's side of the connection,
+ * may send the connection's media too (the newest RTSP_ALT_MAX hosts).
+ * False when it is the server itself.
+ */
+static bool rtsp_alt_add(struct rtsp_conn *conn, struct nf_conn *ct,
+			 const union nf_inet_addr *a)
+{
+	unsigned int i;
+
+	if (nf_inet_addr_cmp(a, &ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u3))
+		return false;
+	for (i = 0; i < conn->n_alt; i++)
+		if (nf_inet_addr_cmp(a, &conn->alt[i]))
+			return true;
+	if (conn->n_alt < RTSP_ALT_MAX) {
+		conn->alt[conn->n_alt++] = *a;
+	} else {
+		conn->alt[conn->next_alt] = *a;
+		conn->next_alt = (conn->next_alt + 1) % RTSP_ALT_MAX;
+	}
+	return true;
+}
+
+/*
+ * A SETUP's media were just expected from the server.  With
+ * media_source=server, the host of its URL, when that is an address and
+ * not the server's (an older decoder retries SETUP against the
+ * a=control: URL of DESCRIBE on the same connection), may send them too,
+ * as may the other senders named before on the connection.
+ */
+static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
+			    const struct rtsp_msg *msg, struct nf_conn *ct,
+			    struct rtsp_conn *conn)
+{
+	u8 family = nf_ct_l3num(ct);
+	struct rtsp_span host;
+	union nf_inet_addr a;
+	unsigned int i, k;
+
+	if (!rtsp_server_only(family))
+		return;
+	if (rtsp_uri_host(c->msg, msg->uri, &host) &&
+	    rtsp_span_addr(c->msg, &host, family, &a) &&
+	    rtsp_alt_add(conn, ct, &a))
+		pr_debug("SETUP to %.*s: it may send the media too\n",
+			 (int)host.len, c->msg + host.off);
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		const struct rtsp_media *md = &conn->media[i];
+
+		if (md->state != RTSP_MEDIA_EXPECTED || md->gen != conn->gen)
+			continue;
+		for (k = 0; k < conn->n_alt; k++)
+			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
+	}
+}
+
+/*
+ * A SETUP reply: its server_port= and source= are read.  With
+ * media_source=server, a source= that is an address other than the
+ * server's may send the media of that SETUP too (the host that streams
+ * need not be the RTSP server).
+ */
+static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
+			    const struct rtsp_msg *msg, struct nf_conn *ct,
+			    struct rtsp_conn *conn)
+{
+	u32 cseq = rtsp_hash(c->msg, &msg->cseq), pos = 0;
+	u8 family = nf_ct_l3num(ct);
+	struct rtsp_tspec spec;
+	union nf_inet_addr a;
+	unsigned int i;
+	int r;
+
+	if (msg->status / 100 != 2 || !cseq)
+		return;
+	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
+					&spec)) != 0) {
+		if (r < 0 || !rtsp_spec_wants_udp(&spec))
+			continue;
+		if (spec.server.lo)
+			pr_debug("SETUP reply: server ports %u-%u\n",
+				 spec.server.lo, spec.server.hi);
+		if (!spec.source.len)
+			continue;
+		if (!rtsp_server_only(family) ||
+		    !rtsp_span_addr(c->msg, &spec.source, family, &a) ||
+		    !rtsp_alt_add(conn, ct, &a)) {
+			pr_debug("SETUP reply: source=%.*s: no other sender\n",
+				 (int)spec.source.len, c->msg + spec.source.off);
+			continue;
+		}
+		pr_debug("SETUP reply: source=%.*s may send the media too\n",
+			 (int)spec.source.len, c->msg + spec.source.off);
+		for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+			const struct rtsp_media *md = &conn->media[i];
+
+			if (md->state == RTSP_MEDIA_EXPECTED && md->cseq == cseq)
+				rtsp_expect_media(conn, ct, md, &a);
+		}
+	}
+}
+
+/*
  * The transport specs of a SETUP (or, for NAT, of its reply) at @seq: all
  * of them are expected, then the NAT helper rewrites the message once.
  */
@@ -1164,6 +1414,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 					       c->cseq, c->session);
 		}
 	}
+	if (request && ret == NF_ACCEPT && conn && !remap && !conn->released)
+		rtsp_setup_alts(c, msg, ct, conn);
 	msg->transport.len += c->delta;
 	msg->hdr_len += c->delta;
 	msg->len += c->delta;
@@ -1225,14 +1477,13 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
  * another sender, or another source port: a new flow, that the used-up
  * expectation of the SETUP would not let in.  Expect the session's media
  * again, on the same router port, to the same client port, from the
- * senders media_source allows.
+ * senders media_source allows (and the other senders named for it).
  */
 static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
-	const struct nf_ct_helper_expectfn *nat = NULL;
-	struct nf_conntrack_expect *exp;
-	unsigned int i;
+	unsigned int i, k, held = 0, limit = READ_ONCE(max_per_host);
+	bool counted = false, again;
 
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
 		struct rtsp_media *md = &conn->media[i];
@@ -1240,31 +1491,28 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		if (md->state != RTSP_MEDIA_FLOWING ||
 		    (session && md->session && md->session != session))
 			continue;
-		/* Behind NAT the flow is mapped back by nf_nat_rtsp. */
-		if (md->owned && !nat) {
-			nat = nf_ct_helper_expectfn_find_by_name(RTSP_HELPER_NAME);
-			if (!nat)
-				return;
+		/* A port expected again counts for max_per_host, as at SETUP. */
+		again = rtsp_port_expected(ct, md->port);
+		if (limit && !again) {
+			if (!counted)
+				held = rtsp_host_expectations(ct, limit);
+			counted = true;
+			if (held >= limit) {
+				rtsp_log_bad(ct, "client holds max_per_host expectations",
+					     "PLAY not expected again");
+				continue;
+			}
 		}
-		exp = nf_ct_rtsp_expect_alloc(ct, IP_CT_DIR_ORIGINAL,
-					      ntohs(md->client_port));
-		if (!exp)
-			return;
-		if (md->owned) {
-			exp->saved_addr = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
-			exp->saved_proto.udp.port = md->client_port;
-			exp->dir = IP_CT_DIR_REPLY;
-			exp->expectfn = nat->expectfn;
-			exp->tuple.dst.u.udp.port = md->port;
-		}
-		if (!nf_ct_expect_related(exp, 0)) {
+		if (!rtsp_expect_media(conn, ct, md, NULL)) {
+			held += !again;
 			spin_lock(&rtsp_ports_lock);
-			md->expires = jiffies + rtsp_exp_policy.timeout * HZ;
+			md->expires = jiffies + rtsp_exp_policy[0].timeout * HZ;
 			spin_unlock(&rtsp_ports_lock);
 			pr_debug("PLAY: media port %u expected again\n",
 				 ntohs(md->port));
 		}
-		nf_ct_expect_put(exp);
+		for (k = 0; k < conn->n_alt; k++)
+			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
 	}
 }
 
@@ -1334,6 +1582,8 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 		if (conn && msg->session.len && msg->cseq.len)
 			rtsp_bind_session(conn, rtsp_hash(c->msg, &msg->cseq),
 					  rtsp_hash(c->msg, &msg->session));
+		if (conn && msg->transport.len)
+			rtsp_reply_alts(c, msg, ct, conn);
 		if (msg->transport.len)
 			ret = rtsp_walk_specs(c, msg, ct, ctinfo, conn,
 					      pk->seq + c->msgoff - pk->delta,
@@ -1812,11 +2062,11 @@ static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 	struct nf_conntrack_helper *h = &rtsp_helpers[2 * i];
 
 	rtsp_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, RTSP_HELPER_NAME,
-			    RTSP_PORT, port, i, &rtsp_exp_policy, 0, rtsp_help,
-			    THIS_MODULE);
+			    RTSP_PORT, port, i, rtsp_exp_policy,
+			    RTSP_EXPECT_CLASS_ALT, rtsp_help, THIS_MODULE);
 	rtsp_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, RTSP_HELPER_NAME,
-			    RTSP_PORT, port, i, &rtsp_exp_policy, 0, rtsp_help,
-			    THIS_MODULE);
+			    RTSP_PORT, port, i, rtsp_exp_policy,
+			    RTSP_EXPECT_CLASS_ALT, rtsp_help, THIS_MODULE);
 	h[0].destroy = rtsp_destroy;
 	h[1].destroy = rtsp_destroy;
 	rtsp_helpers_c += 2;
@@ -1846,8 +2096,10 @@ static int __init nf_conntrack_rtsp_init(void)
 		pr_err("setup_timeout must be at least 1 second\n");
 		return -EINVAL;
 	}
-	rtsp_exp_policy.max_expected = max_outstanding;
-	rtsp_exp_policy.timeout = setup_timeout;
+	for (i = 0; i < ARRAY_SIZE(rtsp_exp_policy); i++) {
+		rtsp_exp_policy[i].max_expected = max_outstanding;
+		rtsp_exp_policy[i].timeout = setup_timeout;
+	}
 	rtsp_hosts_seed = get_random_u32();
 	for (i = 0; i < ARRAY_SIZE(rtsp_hosts); i++)
 		spin_lock_init(&rtsp_hosts[i].lock);

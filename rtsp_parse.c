@@ -409,9 +409,11 @@ static enum rtsp_parse_result rtspp_start_line(const char *buf, u32 i,
 	while (i < e && rtspp_is_ws(buf[i]))
 		i++;
 	/* The URI: any visible bytes, including UTF-8 sent by some boxes. */
+	m = i;
 	i = rtspp_vis_end(buf, i, e);
 	if (i == e)
 		return out;
+	msg->uri = (struct rtsp_span){ m, i - m };
 	if (!rtspp_is_ws(buf[i]))
 		return RTSP_PARSE_INVALID;
 	while (i < e && rtspp_is_ws(buf[i]))
@@ -925,4 +927,52 @@ int rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
 	spec->spec.off = s;
 	spec->spec.len = q - s;
 	return 1;
+}
+
+/*
+ * The host of an absolute rtsp:// (rtsps://, rtspu://) URI: after the
+ * scheme and any userinfo ("user:pass@"), up to the port, the path, a
+ * query or the end; without the brackets of an IPv6 literal.  Nothing is
+ * checked beyond that: the caller decides what a host may be.
+ */
+bool rtsp_uri_host(const char *buf, struct rtsp_span uri,
+		   struct rtsp_span *host)
+{
+	static const char scheme[] = "rtsp";
+	u32 i = uri.off, e = uri.off + uri.len, a, at, k;
+
+	*host = (struct rtsp_span){ 0, 0 };
+	if (uri.len < sizeof(scheme) - 1 ||
+	    !rtspp_ieq(buf, i, sizeof(scheme) - 1, scheme))
+		return false;
+	i += sizeof(scheme) - 1;
+	if (i < e && (rtspp_lower(buf[i]) == 's' || rtspp_lower(buf[i]) == 'u'))
+		i++;
+	if (e - i < 3 || buf[i] != ':' || buf[i + 1] != '/' || buf[i + 2] != '/')
+		return false;
+	i += 3;
+	/* The authority ends at the path, a query or a fragment. */
+	for (a = i; a < e && buf[a] != '/' && buf[a] != '?' && buf[a] != '#';
+	     a++)
+		;
+	for (at = i, k = i; k < a; k++)
+		if (buf[k] == '@')
+			at = k + 1;
+	i = at;
+	if (i < a && buf[i] == '[') {
+		for (k = i + 1; k < a && buf[k] != ']'; k++)
+			if (buf[k] == '[')
+				return false;
+		if (k == a || k == i + 1 || (k + 1 < a && buf[k + 1] != ':'))
+			return false;
+		*host = (struct rtsp_span){ i + 1, k - i - 1 };
+		return true;
+	}
+	for (k = i; k < a && buf[k] != ':'; k++)
+		if (buf[k] == '[' || buf[k] == ']')
+			return false;
+	if (k == i)
+		return false;
+	*host = (struct rtsp_span){ i, k - i };
+	return true;
 }

@@ -75,6 +75,7 @@ struct rtsp_msg {
 	/* hdr_len + body: the next message starts at this offset. */
 	u32 len;
 	u32 content_length;		/* body length, 0 if no header */
+	struct rtsp_span uri;		/* a request's Request-URI */
 	/* Value of the first Transport header, whitespace-trimmed. */
 	struct rtsp_span transport;
 	struct rtsp_span session;	/* Session id token (without ;timeout) */
@@ -156,6 +157,17 @@ struct rtsp_tspec {
  */
 int rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
 			struct rtsp_tspec *spec);
+
+/*
+ * The host of an absolute rtsp://, rtsps:// or rtspu:// URI (@uri, as
+ * found by rtsp_parse_msg) in @buf: after any userinfo, without the port
+ * and without the brackets of an IPv6 literal.  Returns false (and an
+ * empty @host) for another scheme, a relative URI or "*", an empty host
+ * or a bracket out of place.  The host is not checked further: it may be
+ * a name.
+ */
+bool rtsp_uri_host(const char *buf, struct rtsp_span uri,
+		   struct rtsp_span *host);
 
 /* Upper-case name of a method, "RESPONSE" or "INTERLEAVED"; never NULL. */
 const char *rtsp_method_name(const struct rtsp_msg *msg);

@@ -21,6 +21,8 @@
 # the MPEG server that sends the stream, out an unrelated "outsider" sender
 # for source-policy tests. isp has no route back to the LAN unless the
 # routed (no NAT) variant is set up.
+# topo_mpeg2 adds a second MPEG server, mpeg2 172.26.84.10/24
+# 2001:db8:84::10/64, behind isp (the seek tests).
 
 KSFT_PASS=0
 KSFT_FAIL=1
@@ -275,6 +277,8 @@ MPEG4=172.26.83.137
 MPEG6=2001:db8:83::137
 OUT4=10.99.0.5
 OUT6=2001:db8:99::5
+MPEG2_4=172.26.84.10
+MPEG2_6=2001:db8:84::10
 LAN_IF=br-lan
 WAN_IF=wan0
 
@@ -339,6 +343,21 @@ topo_movistar() {
 		nsx "$ns" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward &&
 			echo 1 >/proc/sys/net/ipv6/conf/all/forwarding' || return 1
 	done
+}
+
+# topo_mpeg2: after topo_movistar, a second MPEG server NS_MPEG2 on its own
+# subnet behind isp: 172.26.84.10/24 and 2001:db8:84::10/64, isp at .1/::1
+# (inside 172.26.0.0/16 and 2001:db8:80::/44, like the first one). The
+# servers a decoder meets after a seek.
+topo_mpeg2() {
+	setup_ns NS_MPEG2 || return 1
+	ip link add mpeg2 netns "$NS_ISP" type veth peer name eth0 netns "$NS_MPEG2" || return 1
+	ip -n "$NS_ISP" -batch - <<-EOF || return 1
+	link set mpeg2 up
+	addr add 172.26.84.1/24 dev mpeg2
+	addr add 2001:db8:84::1/64 dev mpeg2 nodad
+	EOF
+	_topo_host "$NS_MPEG2" "$MPEG2_4/24" 172.26.84.1 "$MPEG2_6/64" 2001:db8:84::1
 }
 
 _topo_host() {	# _topo_host NS ADDR4/LEN GW4 ADDR6/LEN GW6: eth0 of an end host

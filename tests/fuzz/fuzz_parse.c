@@ -121,6 +121,24 @@ static void check_msg(const char *buf, u32 len, const struct rtsp_msg *m)
 		in_range(m->cseq, m->start, m->hdr_len);
 		if (m->transport.len)
 			ASSERT(m->n_transport > 0);
+		ASSERT((m->type == RTSP_MSG_REQUEST) == (m->uri.len > 0));
+		if (m->uri.len) {
+			struct rtsp_span host;
+			u32 i;
+
+			in_range(m->uri, m->start, m->hdr_len);
+			if (rtsp_uri_host(buf, m->uri, &host)) {
+				/* Within the URI, no delimiter inside. */
+				ASSERT(host.len > 0);
+				in_range(host, m->uri.off,
+					 m->uri.off + m->uri.len);
+				for (i = host.off; i < host.off + host.len; i++)
+					ASSERT(buf[i] != '/' && buf[i] != '@' &&
+					       buf[i] != '[' && buf[i] != ']');
+			} else {
+				ASSERT(!host.off && !host.len);
+			}
+		}
 	}
 
 	/* The message alone parses the same. */

@@ -108,6 +108,7 @@ TEST(movistar_setup)
 	CHECK_SPAN(in, m.transport,
 		   "MP2T/H2221/UDP;unicast;client_port=27336");
 	CHECK(!strcmp(rtsp_method_name(&m), "SETUP"));
+	CHECK_SPAN(in, m.uri, "rtsp://172.26.22.10:554/4294967295?videoid=123");
 
 	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "MP2T/H2221/UDP;unicast;client_port=27336");
@@ -2039,6 +2040,93 @@ TEST(methods_near_ours)
 		CHECK_EQ(parse_exact(s, n, &m), RTSP_PARSE_OK);
 		CHECK_EQ(m.method, cases[k].method);
 	}
+}
+
+/* ---- The Request-URI and its host (issue 15: a SETUP to another host) ---- */
+
+TEST(uri_span_request_and_response)
+{
+	struct in in = IN("PLAY  rtsp://[2001:db8::1]:554/v?x=1 \t RTSP/1.0\r\n\r\n");
+	struct in rep = IN("RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+	struct in cut = IN("SETUP rtsp://10.0.0.1/a");
+	struct rtsp_msg m;
+
+	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
+	CHECK_SPAN(in, m.uri, "rtsp://[2001:db8::1]:554/v?x=1");
+	CHECK_EQ(parse(rep, &m), RTSP_PARSE_OK);
+	CHECK_EQ(m.uri.len, 0);
+	CHECK_EQ(parse(cut, &m), RTSP_PARSE_INCOMPLETE);
+	CHECK_EQ(m.hdr_len, 0);
+}
+
+static bool uri_host_is(const char *uri, const char *want, int line)
+{
+	struct in in = INS(uri);
+	struct rtsp_span sp = { 0, in.len }, host;
+	bool ok = rtsp_uri_host(in.buf, sp, &host);
+
+	if (!want) {
+		if (ok || host.off || host.len)
+			unit_fail(line, "%s: host \"%.*s\", expected none", uri,
+				  (int)host.len, in.buf + host.off);
+		return !ok && !host.len;
+	}
+	if (!ok) {
+		unit_fail(line, "%s: no host, expected \"%s\"", uri, want);
+		return false;
+	}
+	return span_is(in, host, want, line);
+}
+
+#define CHECK_HOST(uri, want)						\
+	do {								\
+		if (!uri_host_is(uri, want, __LINE__))			\
+			return;						\
+	} while (0)
+
+TEST(uri_host)
+{
+	CHECK_HOST("rtsp://172.26.22.10/vod", "172.26.22.10");
+	CHECK_HOST("rtsp://172.26.84.10:554/rolling_buffer/1/2", "172.26.84.10");
+	CHECK_HOST("RTSP://172.26.84.10", "172.26.84.10");
+	CHECK_HOST("rtsps://h.example/x", "h.example");
+	CHECK_HOST("rtspu://10.0.0.1:8554", "10.0.0.1");
+	CHECK_HOST("rtsp://[2001:db8:84::10]/vod/trackID=1", "2001:db8:84::10");
+	CHECK_HOST("rtsp://[2001:db8:84::10]:8554/", "2001:db8:84::10");
+	CHECK_HOST("rtsp://user:pw@10.1.2.3:554/a", "10.1.2.3");
+	CHECK_HOST("rtsp://a@b@10.1.2.3/a", "10.1.2.3");
+	CHECK_HOST("rtsp://10.1.2.3?x", "10.1.2.3");
+	CHECK_HOST("rtsp://10.1.2.3#f", "10.1.2.3");
+	CHECK_HOST("rtsp://10.1.2.3/a@b", "10.1.2.3");
+	CHECK_HOST("*", NULL);
+	CHECK_HOST("/vod", NULL);
+	CHECK_HOST("http://10.1.2.3/", NULL);
+	CHECK_HOST("rtspx://10.1.2.3/", NULL);
+	CHECK_HOST("rtsp:/10.1.2.3/", NULL);
+	CHECK_HOST("rtsp://", NULL);
+	CHECK_HOST("rtsp:///vod", NULL);
+	CHECK_HOST("rtsp://:554/vod", NULL);
+	CHECK_HOST("rtsp://user@/vod", NULL);
+	CHECK_HOST("rtsp://[]/vod", NULL);
+	CHECK_HOST("rtsp://[2001:db8::1/vod", NULL);
+	CHECK_HOST("rtsp://[2001:db8::1]x/vod", NULL);
+	CHECK_HOST("rtsp://10.0.0.1]/vod", NULL);
+	CHECK_HOST("rtsp://10.0.0.1[/vod", NULL);
+	CHECK_HOST("rtsp://[10[2001:db8::1]:5000/x", NULL);
+	CHECK_HOST("rts", NULL);
+	CHECK_HOST("", NULL);
+}
+
+/* A host within a message: the span is relative to the buffer. */
+TEST(uri_host_in_message)
+{
+	struct in in = IN("SETUP rtsp://172.26.84.10/vod RTSP/1.0\r\nCSeq: 2\r\n\r\n");
+	struct rtsp_span host;
+	struct rtsp_msg m;
+
+	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
+	CHECK(rtsp_uri_host(in.buf, m.uri, &host));
+	CHECK_SPAN(in, host, "172.26.84.10");
 }
 
 int main(void)

@@ -30,8 +30,10 @@
         {"repeat": N, "every": SECS, "steps": [...]}
         {"close": 1}
   rtsp_raw.py server --bind ADDR --log FILE [--ready FILE] [--sessions A,B]
+                    [--reply-append FILE]
       Answers every request 200 (400 to what is not RTSP), echoing CSeq,
-      Transport and Session; a SETUP without Session gets the next id of
+      Transport (plus the text of --reply-append FILE, when it exists)
+      and Session; a SETUP without Session gets the next id of
       --sessions (per connection). Reads Content-Length bodies. Logs each
       request as a JSON line: method, cseq, session, transport, clen,
       body (its length), conn (connection number), peer.
@@ -361,7 +363,14 @@ class Handler(socketserver.BaseRequestHandler):
                                    if sessions else f"{conn:04d}{next_session:04d}")
                         next_session += 1
                     if transport is not None:
-                        lines.append(f"Transport: {transport}")
+                        extra = ""
+                        if args.reply_append:
+                            try:
+                                with open(args.reply_append, encoding="utf-8") as f:
+                                    extra = f.read().strip()
+                            except OSError:
+                                pass
+                        lines.append(f"Transport: {transport}{extra}")
                     lines.append(f"Session: {session};timeout=60")
                 elif session:
                     lines.append(f"Session: {session}")
@@ -511,6 +520,9 @@ def main():
     s.add_argument("--log", required=True)
     s.add_argument("--ready", default="")
     s.add_argument("--sessions", default="")
+    s.add_argument("--reply-append", default="",
+                   help="file whose text (when it exists) is appended to "
+                   "the Transport of SETUP replies, e.g. ;source=ADDR")
 
     f = sub.add_parser("flood")
     f.add_argument("--server", required=True)

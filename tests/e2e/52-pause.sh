@@ -25,7 +25,7 @@
 # shellcheck source=lib_robust.sh
 . "$(dirname "$0")/lib_robust.sh"
 
-require_cmd ip nft conntrack nsenter "$PY"
+require_cmd ip nft conntrack nsenter awk "$PY"
 load_rtsp_modules
 now_ms T0
 
@@ -79,9 +79,15 @@ rb_client dec "$NS_DEC" 27336,27338
 DEC=$RB_CLI_PID
 UDP=$W/dec.udp
 
-flow_timeout() {	# flow_timeout PORT: seconds left of the media flow to PORT
-	nse "$NS_RTR" conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null |
-		awk '{ print $3; exit }'
+# flow_timeout PORT: seconds left of the media flow to PORT; nothing when
+# there is none, "error" when the table could not be read (so that "no
+# flow" is never a broken tool)
+flow_timeout() {
+	local out
+
+	out=$(nse "$NS_RTR" conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null) ||
+		{ echo error; return; }
+	echo "$out" | awk '{ print $3; exit }'
 }
 # streamer PORT: the MPEG server's stream to the router's PORT, one flow
 # (one socket) for the whole test, a datagram every 50 ms while

@@ -48,6 +48,11 @@ static inline void rtsp_helpers_unregister(struct nf_conntrack_helper *h,
  * The kernel's copy outlives the module with the connections that use it,
  * and nf_ct_helper_destroy() would still call its ->destroy: take ours
  * out of the copies before the module goes (callers then wait for RCU).
+ * nf_ct_helper_destroy() reads ->destroy twice, with plain loads ("if
+ * (helper->destroy) helper->destroy(ct)"): a NULL stored between them
+ * would be called.  So put in a kernel function of the same type that
+ * is harmless there, never NULL: the kernel removes a dying connection's
+ * expectations right after ->destroy anyway.
  */
 static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
 					       unsigned int n)
@@ -55,7 +60,8 @@ static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		WRITE_ONCE(rtsp_compat_registered[i]->destroy, NULL);
+		WRITE_ONCE(rtsp_compat_registered[i]->destroy,
+			   nf_ct_remove_expectations);
 }
 #else
 static inline int rtsp_helpers_register(struct nf_conntrack_helper *h,

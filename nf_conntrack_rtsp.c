@@ -1611,6 +1611,13 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
+	/*
+	 * Going away: the kernel may already have removed this helper's
+	 * expectations, and would not see one made now (nor would our sweep,
+	 * once past the grace period that follows the flag).
+	 */
+	if (READ_ONCE(rtsp_unloading))
+		return NF_ACCEPT;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th)
@@ -1895,15 +1902,26 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 	return 0;
 }
 
+static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
+{
+	return exp->expectfn == nf_ct_rtsp_media_started;
+}
+
 static void __exit nf_conntrack_rtsp_fini(void)
 {
 	struct rtsp_orphan *o;
 	struct hlist_node *tmp;
 	unsigned int i;
 
-	/* No new per-connection state once the readers have seen the flag. */
+	/*
+	 * No new per-connection state or expectation once the readers have
+	 * seen the flag.  The kernel removes a helper's expectations before
+	 * it detaches the helper from the connections: one a packet made in
+	 * between would outlive us.  Remove ours first, by their expectfn.
+	 */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
+	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	rtsp_helpers_forget_destroy(rtsp_helpers, ports_c * 2);
 	synchronize_rcu();

@@ -189,8 +189,10 @@ struct rtsp_conn {
 	struct hlist_node host_node;
 	struct nf_conn *ct;		/* whose helper data points here */
 	spinlock_t lock;		/* everything below but... */
-	bool indexed;			/* ...these two: the bucket's lock */
+	bool indexed;			/* ...these three: the bucket's lock */
 	bool dead;			/* ->destroy ran: never indexed again */
+	/* Ports a SETUP is expecting now (cleared, under @lock, after). */
+	u8 pending;
 	bool released;			/* (conn->lock) no port may be held */
 	/* The NAT helper gave a SETUP other ports: replies need restoring. */
 	bool remapped;
@@ -204,11 +206,15 @@ struct rtsp_conn {
 };
 
 /*
- * Our connections that may hold expectations, hashed by client address:
+ * Our connections that may hold expectations, hashed by client host (an
+ * IPv4 address, an IPv6 /64: a host has many addresses in its prefix):
  * max_per_host counts a host's expectations from its own connections
- * instead of walking the whole expectation table on each SETUP.  Readers
- * walk a bucket under RCU; its lock orders writers and is taken with
- * nothing else held inside it.
+ * instead of walking the whole expectation table on each SETUP.  A SETUP
+ * counts and reserves its ports under the bucket's lock, so that two
+ * SETUPs of a host cannot both pass the limit; the walk also drops the
+ * connections it meets that hold none, so that idle ones do not pile up.
+ * Lock order: conn->lock, then the bucket's lock, then (only tried)
+ * another connection's lock.
  */
 #define RTSP_HOSTS_BITS		8
 
@@ -303,9 +309,25 @@ static struct rtsp_host_bucket *rtsp_host_bucket(const struct nf_conn *ct)
 		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
 	u32 seed = rtsp_hosts_seed ^ net_hash_mix(nf_ct_net(ct));
 	u32 h = nf_ct_l3num(ct) == AF_INET ? jhash_1word(a->all[0], seed) :
-					      jhash2(a->all, 4, seed);
+					      jhash2(a->all, 2, seed);
 
 	return &rtsp_hosts[hash_32(h, RTSP_HOSTS_BITS)];
+}
+
+/* Are the clients of @a and @b the same host (for IPv6, its /64)? */
+static bool rtsp_same_host(const struct nf_conn *a, const struct nf_conn *b)
+{
+	const union nf_inet_addr *x =
+		&a->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+	const union nf_inet_addr *y =
+		&b->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+
+	if (nf_ct_l3num(a) != nf_ct_l3num(b) ||
+	    !net_eq(nf_ct_net(a), nf_ct_net(b)))
+		return false;
+	if (nf_ct_l3num(a) == AF_INET)
+		return x->ip == y->ip;
+	return x->all[0] == y->all[0] && x->all[1] == y->all[1];
 }
 
 /*
@@ -917,42 +939,111 @@ static unsigned int rtsp_live_expectations(const struct nf_conn *ct)
 	return n;
 }
 
-/*
- * How many expectations does the client of @ct hold over all its RTSP
- * connections (counting stops at @limit)?  Only its indexed connections
- * can hold any: each created its expectations while indexed, and leaves
- * the index only once it holds none.
- */
-static unsigned int rtsp_host_expectations(struct nf_conn *ct,
-					   unsigned int limit)
+/* Expectations @conn holds, and ports it is expecting (*@pending). */
+static unsigned int rtsp_conn_holds(struct rtsp_conn *conn, struct nf_conn *ct,
+				    u8 *pending)
 {
-	const struct nf_conntrack_tuple *t =
-		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	struct rtsp_conn *conn;
-	struct nf_conn *other;
-	unsigned int n = 0;
+	/* What a finished SETUP expected is seen with its end. */
+	*pending = smp_load_acquire(&conn->pending);
+	return rtsp_live_expectations(ct);
+}
 
-	hlist_for_each_entry_rcu(conn, &rtsp_host_bucket(ct)->conns,
-				 host_node) {
+/*
+ * How many expectations does the client of @self hold over all its RTSP
+ * connections, with the ports its SETUPs are expecting right now (@b's
+ * lock held; counting stops at @limit)?  Only indexed connections can
+ * hold any: each indexes itself before it expects.  The connections met
+ * on the way, of any host, that hold none and are not in a SETUP (their
+ * lock is free) leave the index; a stale entry (its conntrack reused, or
+ * its helper taken away by ctnetlink) leaves it too.
+ */
+static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
+				    struct rtsp_conn *self, unsigned int limit)
+{
+	struct rtsp_conn *conn;
+	struct hlist_node *tmp;
+	struct nf_conn *other;
+	unsigned int n = 0, live;
+	u8 pending;
+
+	hlist_for_each_entry_safe(conn, tmp, &b->conns, host_node) {
 		if (n >= limit)
 			break;
-		other = READ_ONCE(conn->ct);
-		if (other == ct) {
-			n += rtsp_live_expectations(ct);
+		if (conn == self) {
+			n += rtsp_live_expectations(self->ct);
 			continue;
 		}
-		/* Freed and reused meanwhile: then it is not ours. */
+		/* Dying: its ->destroy takes it out, after our lock. */
+		other = conn->ct;
 		if (!rtsp_ct_get_not_zero(other))
 			continue;
-		if (nf_ct_is_confirmed(other) && rtsp_conn_of(other) == conn &&
-		    nf_ct_l3num(other) == t->src.l3num &&
-		    nf_inet_addr_cmp(&other->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3,
-				     &t->src.u3) &&
-		    net_eq(nf_ct_net(other), nf_ct_net(ct)))
-			n += rtsp_live_expectations(other);
+		if (!nf_ct_is_confirmed(other) || rtsp_conn_of(other) != conn) {
+			hlist_del_rcu(&conn->host_node);
+			WRITE_ONCE(conn->indexed, false);
+			nf_ct_put(other);
+			continue;
+		}
+		if (spin_trylock(&conn->lock)) {
+			live = rtsp_conn_holds(conn, other, &pending);
+			if (!live && !pending) {
+				hlist_del_rcu(&conn->host_node);
+				WRITE_ONCE(conn->indexed, false);
+			}
+			spin_unlock(&conn->lock);
+		} else {
+			live = rtsp_conn_holds(conn, other, &pending);
+		}
+		if (rtsp_same_host(other, self->ct))
+			n += live + pending;
 		nf_ct_put(other);
 	}
 	return n;
+}
+
+/*
+ * How many of the first @n specs in @c may be expected within
+ * max_per_host: counted and reserved (conn->pending) under the bucket's
+ * lock, with the connection indexed, so that a concurrent SETUP of the
+ * same host counts them.  rtsp_walk_specs() clears the reservation.
+ */
+static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
+				    struct nf_conn *ct, unsigned int n)
+{
+	unsigned int limit = READ_ONCE(max_per_host);
+	unsigned int i, held = 0, want, sum = 0;
+	struct rtsp_conn *conn = c->owner;
+	struct rtsp_host_bucket *b;
+
+	if (!conn) {
+		/* Without our state its expectations would go uncounted. */
+		if (!limit)
+			return n;
+		rtsp_log_bad(ct, "no connection state to count max_per_host",
+			     "SETUP not expected");
+		return 0;
+	}
+	b = rtsp_host_bucket(ct);
+	spin_lock(&b->lock);
+	if (limit)
+		held = rtsp_host_count(b, conn, limit);
+	for (i = 0; i < n; i++) {
+		want = rtsp_spec_ports(&c->spec[i].client);
+		if (limit && held + sum + want > limit)
+			break;
+		sum += want;
+	}
+	if (i && !conn->dead) {
+		if (!conn->indexed) {
+			hlist_add_head_rcu(&conn->host_node, &b->conns);
+			WRITE_ONCE(conn->indexed, true);
+		}
+		conn->pending = sum;
+	}
+	spin_unlock(&b->lock);
+	if (i < n)
+		rtsp_log_bad(ct, "client holds max_per_host expectations",
+			     "SETUP not expected");
+	return i;
 }
 
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
@@ -1027,7 +1118,7 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				       const struct rtsp_msg *msg,
 				       struct nf_conn *ct, bool count)
 {
-	unsigned int n = 0, held = 0, limit = 0, want, ports = 0;
+	unsigned int n = 0, ports = 0;
 	struct rtsp_tspec spec;
 	u32 pos = 0;
 	int r;
@@ -1054,31 +1145,14 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		pr_debug("%s: udp transport, client ports %u-%u\n",
 			 rtsp_method_name(msg), c->spec[n].client.lo,
 			 c->spec[n].client.hi);
-
-		/*
-		 * Every port counts against max_per_host, the specs of this
-		 * SETUP included: its ports are not in the table yet.
-		 */
-		if (count && !n) {
-			limit = READ_ONCE(max_per_host);
-			/* Without our state its expectations would go uncounted. */
-			if (limit && !c->owner) {
-				rtsp_log_bad(ct, "no connection state to count max_per_host",
-					     "SETUP not expected");
-				break;
-			}
-			if (limit)
-				held = rtsp_host_expectations(ct, limit);
-		}
-		want = rtsp_spec_ports(&c->spec[n].client);
-		if (count && limit && held + want > limit) {
-			rtsp_log_bad(ct, "client holds max_per_host expectations",
-				     "SETUP not expected");
-			break;
-		}
-		held += want;
 		n++;
 	}
+	/*
+	 * Every port counts against max_per_host, the specs of this SETUP
+	 * included: its ports are not in the table yet.
+	 */
+	if (count && n)
+		n = rtsp_host_admit(c, ct, n);
 	return n;
 }
 
@@ -1143,16 +1217,12 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 			for (i = 0; i < n; i++)
 				if (c->port[i] != c->spec[i].client.lo)
 					conn->remapped = true;
-			if (!READ_ONCE(conn->indexed))
-				rtsp_host_index(conn, true, false);
 		}
 	} else {
 		for (i = 0; i < n && ret == NF_ACCEPT; i++) {
 			ret = rtsp_expect_spec(c, i, ct, ctinfo, &n_port);
 			if (ret != NF_ACCEPT || !conn)
 				continue;
-			if (!READ_ONCE(conn->indexed))
-				rtsp_host_index(conn, true, false);
 			rtsp_media_add(conn, c->spec[i].client.lo, c->cseq,
 				       c->session);
 			if (n_port > 1)
@@ -1160,6 +1230,9 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 					       c->cseq, c->session);
 		}
 	}
+	if (conn && conn->pending)
+		/* Its expectations now count for themselves. */
+		smp_store_release(&conn->pending, 0);
 	msg->transport.len += c->delta;
 	msg->hdr_len += c->delta;
 	msg->len += c->delta;
@@ -1259,6 +1332,9 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 			spin_unlock(&rtsp_ports_lock);
 			pr_debug("PLAY: media port %u expected again\n",
 				 ntohs(md->port));
+			/* Counted against max_per_host again. */
+			if (!READ_ONCE(conn->indexed))
+				rtsp_host_index(conn, true, false);
 		}
 		nf_ct_expect_put(exp);
 	}

@@ -196,7 +196,7 @@ struct rtsp_conn {
 	bool released;			/* (conn->lock) no port may be held */
 	/* The NAT helper gave a SETUP other ports: replies need restoring. */
 	bool remapped;
-	bool garbage;			/* the client sent bytes not RTSP */
+	bool garbage;			/* lost the client's messages: ignored */
 	u8 gen;				/* of the message being handled */
 	u8 next_slot;			/* in @media, the next one to evict */
 	u8 next_remap[IP_CT_DIR_MAX];	/* in @remap, the next to reuse */
@@ -1462,6 +1462,29 @@ static bool rtsp_hold_back(const struct rtsp_pkt *pk, const char *p, u32 len)
 	       rtsp_transport_begun(p + i, len - i);
 }
 
+/*
+ * Where the client's next message starts is not known any more: its bytes
+ * there are not RTSP, or a message head could not be held.  Bytes of a
+ * browser's POST to an attached port could then pass for a SETUP (NAT
+ * slipstreaming, with segments cut by the server's MSS): the helper stops
+ * acting on what the client sends, for good.  The server's side only
+ * loses the message.
+ */
+static void rtsp_lost(struct rtsp_conn *conn, struct nf_conn *ct,
+		      enum ip_conntrack_info ctinfo, const char *what)
+{
+	if (CTINFO2DIR(ctinfo) != IP_CT_DIR_ORIGINAL) {
+		rtsp_log_bad(ct, what, "reply not parsed");
+		return;
+	}
+	if (conn) {
+		if (conn->garbage)
+			return;
+		conn->garbage = true;
+	}
+	rtsp_log_bad(ct, what, "client no longer followed");
+}
+
 /* Parse and act on the messages of the payload from offset @off on. */
 static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				 struct rtsp_pkt *pk, u32 off,
@@ -1500,20 +1523,17 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				if (s->hold) {
 					memcpy(s->hold, c->msg, avail);
 					s->held = avail;
+				} else {
+					rtsp_lost(conn, ct, ctinfo,
+						  "no memory to hold a message head");
 				}
 			} else {
-				rtsp_log_bad(ct, "message head too long",
-					     "not parsed");
+				rtsp_lost(conn, ct, ctinfo, "message head too long");
 			}
 			return ret;
 		default:
-			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL) {
-				/* No SETUP of its is held back again. */
-				if (conn)
-					conn->garbage = true;
-				rtsp_log_bad(ct, "ignoring data that is not RTSP",
-					     "request");
-			}
+			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+				rtsp_lost(conn, ct, ctinfo, "data that is not RTSP");
 			return ret;
 		}
 	}
@@ -1563,10 +1583,11 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 		}
 		if (s->held < RTSP_HOLD_MAX)
 			return false;
-		rtsp_log_bad(ct, "message head too long", "not parsed");
+		rtsp_lost(conn, ct, ctinfo, "message head too long");
 		break;
 	default:
-		rtsp_log_bad(ct, "ignoring data that is not RTSP", "reassembled");
+		if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+			rtsp_lost(conn, ct, ctinfo, "data that is not RTSP");
 		break;
 	}
 	s->held = 0;
@@ -1702,9 +1723,13 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	if (dataoff >= skb->len)
 		return NF_ACCEPT;
 
-	/* Skip media interleaved in the control connection before copying. */
+	/*
+	 * Skip the server's media interleaved in the control connection
+	 * before copying.  The client's goes through its stream, whose
+	 * message starts must all be known (rtsp_lost()).
+	 */
 	first = skb_header_pointer(skb, dataoff, 1, &_first);
-	if (!first || *first == '$')
+	if (!first || (*first == '$' && dir == IP_CT_DIR_REPLY))
 		return NF_ACCEPT;
 	/* @th may point into the head that skb_linearize() frees. */
 	pk.seq = ntohl(th->seq);
@@ -1774,6 +1799,8 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	}
 	s->next_seq = end;
 	s->synced = true;
+	if (conn->garbage && dir == IP_CT_DIR_ORIGINAL)
+		goto out;
 
 	if (s->skip) {
 		n = min(s->skip, datalen - off);

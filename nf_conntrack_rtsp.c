@@ -88,6 +88,11 @@ module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
 		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes such as 172.26.0.0/16,2001:db8::/32");
 
+static unsigned int max_held_heads = 4096;
+module_param(max_held_heads, uint, 0644);
+MODULE_PARM_DESC(max_held_heads,
+		 "max message heads held, over all connections, while the rest of them is on their way (2 KiB each, default 4096)");
+
 #define RTSP_MEDIA_TIMEOUT_MAX	(7U * 24 * 3600)
 static unsigned int media_timeout = 600;
 module_param(media_timeout, uint, 0644);
@@ -294,12 +299,37 @@ void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
+/* Hold buffers allocated, over all connections (max_held_heads). */
+static atomic_t rtsp_holds = ATOMIC_INIT(0);
+
+static char *rtsp_hold_alloc(void)
+{
+	char *p;
+
+	if (atomic_inc_return(&rtsp_holds) > READ_ONCE(max_held_heads)) {
+		atomic_dec(&rtsp_holds);
+		return NULL;
+	}
+	p = kmalloc(RTSP_HOLD_MAX, GFP_ATOMIC);
+	if (!p)
+		atomic_dec(&rtsp_holds);
+	return p;
+}
+
+static void rtsp_hold_free(char *p)
+{
+	if (!p)
+		return;
+	kfree(p);
+	atomic_dec(&rtsp_holds);
+}
+
 static void rtsp_conn_free_rcu(struct rcu_head *head)
 {
 	struct rtsp_conn *conn = container_of(head, struct rtsp_conn, rcu);
 
-	kfree(conn->stream[IP_CT_DIR_ORIGINAL].hold);
-	kfree(conn->stream[IP_CT_DIR_REPLY].hold);
+	rtsp_hold_free(conn->stream[IP_CT_DIR_ORIGINAL].hold);
+	rtsp_hold_free(conn->stream[IP_CT_DIR_REPLY].hold);
 	kfree(conn);
 }
 
@@ -1175,6 +1205,15 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	if (!request && (!natted || !conn || !conn->remapped ||
 			 c->msgoff < 0))
 		return NF_ACCEPT;
+	/*
+	 * Masqueraded without the NAT helper, the media would be expected at
+	 * the router's own address, for every client behind it at once.
+	 */
+	if (!nat && (ct->status & IPS_SRC_NAT)) {
+		rtsp_log_bad(ct, "NATed, and nf_nat_rtsp not loaded: modprobe nf_nat_rtsp",
+			     "SETUP not expected");
+		return NF_ACCEPT;
+	}
 	if (natted && conn)
 		hash = rtsp_head_hash(c->msg, msg->hdr_len);
 
@@ -1518,14 +1557,13 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				ret = NF_DROP;
 			} else if (s && avail <= RTSP_HOLD_MAX) {
 				if (!s->hold)
-					s->hold = kmalloc(RTSP_HOLD_MAX,
-							  GFP_ATOMIC);
+					s->hold = rtsp_hold_alloc();
 				if (s->hold) {
 					memcpy(s->hold, c->msg, avail);
 					s->held = avail;
 				} else {
 					rtsp_lost(conn, ct, ctinfo,
-						  "no memory to hold a message head");
+						  "max_held_heads reached, or no memory, to hold a message head");
 				}
 			} else {
 				rtsp_lost(conn, ct, ctinfo, "message head too long");
@@ -1551,7 +1589,7 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 			struct rtsp_stream *s, unsigned int *ret)
 {
 	u32 n = min(*c->datalen - *off, RTSP_HOLD_MAX - s->held);
-	u32 before = s->held;
+	u32 before = s->held, end;
 	struct rtsp_msg msg;
 
 	memcpy(s->hold + s->held, *c->dptr + *off, n);
@@ -1568,12 +1606,22 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 		return *ret == NF_ACCEPT;
 	case RTSP_PARSE_INCOMPLETE:
 		if (msg.hdr_len) {
-			s32 d = pk->delta;
-
 			s->held = 0;
 			*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
-			/* In bytes as the client sent them. */
-			s->skip = msg.len - (pk->delta - d) - (before + n);
+			if (*ret != NF_ACCEPT)
+				return false;
+			/*
+			 * Its end, in the payload as rewritten: the body may
+			 * end in this segment, past what the buffer took, and
+			 * the next message begin there.
+			 */
+			end = *off + msg.len - before;
+			if (end <= *c->datalen) {
+				*off = end;
+				return true;
+			}
+			/* Only the head was rewritten: the rest as sent. */
+			s->skip = end - *c->datalen;
 			return false;
 		}
 		if (rtsp_hold_back(pk, s->hold, s->held)) {
@@ -1832,7 +1880,7 @@ out:
 		s->holdbacks = 0;
 	}
 	if (!s->held && s->hold) {
-		kfree(s->hold);
+		rtsp_hold_free(s->hold);
 		s->hold = NULL;
 	}
 	/* TEARDOWN, or the media started: nothing left to count here. */

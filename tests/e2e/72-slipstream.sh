@@ -35,11 +35,14 @@ load_rtsp_modules
 now_ms T0
 
 W=$E2E_WORK
+SRV=172.26.22.11
 rb_setup_nat
 router_count_udp 27336
-check "raw RTSP server on the VoD manager" rb_server || e2e_exit
+# vod_session needs $VOD4:554: the raw server gets a second address.
+ip -n "$NS_VOD" addr add "$SRV/24" dev eth0
+check "raw RTSP server on $SRV" eval "RB_SRV_BIND=$SRV rb_server" || e2e_exit
 
-"$PY" - "$W" "$VOD4" >"$W/dec.json" <<'EOF'
+"$PY" - "$W" "$SRV" >"$W/dec.json" <<'EOF'
 import json, sys
 w, srv = sys.argv[1], sys.argv[2]
 def setup(port, uri="rtsp://%s/vod" % srv, cseq=1):

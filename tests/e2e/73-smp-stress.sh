@@ -12,7 +12,9 @@
 #     in a loop (OPTIONS, SETUP, PLAY, TEARDOWN), and the MPEG server
 #     sprays UDP at the router's media ports (flows take expectations);
 #   - conntrack -D of the control connections and of the media flows,
-#     and conntrack -F, in a loop on the router;
+#     and conntrack -F, in a loop on the router, which also switches
+#     max_per_host between 0 and 32 (with 0, a SETUP is expected even
+#     without connection state, as while the module unloads);
 #   - nf_nat_rtsp and nf_conntrack_rtsp unloaded and loaded again in a
 #     loop (roles/modcycle.py), the helper rule deleted and re-added.
 # Then: the traffic stops, the modules unload; no expectation is left, the
@@ -87,6 +89,9 @@ bg nse "$NS_RTR" bash -c '
 	n=0 d=0 f=0
 	while [ ! -e "$1" ]; do
 		n=$((n + 1))
+		# Half the time without max_per_host: a SETUP then expects
+		# even without connection state (as while unloading).
+		echo $((n % 2 ? 0 : 32)) 2>/dev/null >/sys/module/nf_conntrack_rtsp/parameters/max_per_host
 		conntrack -D -p tcp --dport 554 >/dev/null 2>&1 && d=$((d + 1))
 		read -rt 0.3 -u 5 _
 		conntrack -D -p udp >/dev/null 2>&1 && d=$((d + 1))
@@ -119,7 +124,7 @@ for c in c1 c2 c3; do
 done
 read -r loops dels flushes <"$W/ctdel.txt"
 sent=$(grep -c '"method": "SETUP"' "$W/raw.log")
-info "stress: ${secs}s, $sent SETUPs at the server, $setups whole sessions, ${cycles:-0} unload/load cycles, conntrack -D: $dels, conntrack -F: $flushes"
+info "stress: ${secs}s, $sent SETUPs at the server, $setups whole sessions, ${cycles:-0} unload/load cycles, conntrack -D/-F loops: $loops (deletions that found something: $dels, flushes: $flushes)"
 check "sessions completed during the stress: $setups" test "$setups" -ge 3
 check "kernel log clean after the stress" rb_dmesg_clean
 

@@ -48,6 +48,11 @@ static inline void rtsp_helpers_unregister(struct nf_conntrack_helper *h,
  * The kernel's copy outlives the module with the connections that use it,
  * and nf_ct_helper_destroy() would still call its ->destroy: take ours
  * out of the copies before the module goes (callers then wait for RCU).
+ * nf_ct_helper_destroy() reads ->destroy twice, with plain loads ("if
+ * (helper->destroy) helper->destroy(ct)"): a NULL stored between them
+ * would be called.  So put in a kernel function of the same type that
+ * is harmless there, never NULL: the kernel removes a dying connection's
+ * expectations right after ->destroy anyway.
  */
 static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
 					       unsigned int n)
@@ -55,7 +60,8 @@ static inline void rtsp_helpers_forget_destroy(struct nf_conntrack_helper *h,
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		WRITE_ONCE(rtsp_compat_registered[i]->destroy, NULL);
+		WRITE_ONCE(rtsp_compat_registered[i]->destroy,
+			   nf_ct_remove_expectations);
 }
 #else
 static inline int rtsp_helpers_register(struct nf_conntrack_helper *h,
@@ -128,19 +134,21 @@ static inline void rtsp_ct_refresh(struct nf_conn *ct,
 /*
  * A reference to a conntrack found under RCU, which may be on its way out
  * (SLAB_TYPESAFE_BY_RCU: the caller checks it is still the one it wanted).
- * 5.19 made the count a refcount_t.
+ * Its fields are read after the count went up, as nf_conntrack_find_get()
+ * does.  5.19 made the count a refcount_t.
  */
+static inline bool rtsp_ct_get_not_zero(struct nf_conn *ct)
+{
 #ifdef RTSP_HAVE_CT_USE_REFCOUNT
-static inline bool rtsp_ct_get_not_zero(struct nf_conn *ct)
-{
-	return refcount_inc_not_zero(&ct->ct_general.use);
-}
+	if (!refcount_inc_not_zero(&ct->ct_general.use))
+		return false;
 #else
-static inline bool rtsp_ct_get_not_zero(struct nf_conn *ct)
-{
-	return atomic_inc_not_zero(&ct->ct_general.use);
-}
+	if (!atomic_inc_not_zero(&ct->ct_general.use))
+		return false;
 #endif
+	smp_acquire__after_ctrl_dep();
+	return true;
+}
 
 /*
  * Newer APIs under their mainline names on older kernels.

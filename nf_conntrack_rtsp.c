@@ -99,6 +99,11 @@ module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
 		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes, at most one per family, such as 172.26.0.0/16,2001:db8::/32 (a family without one falls back to server)");
 
+static unsigned int max_held_heads = 4096;
+module_param(max_held_heads, uint, 0644);
+MODULE_PARM_DESC(max_held_heads,
+		 "max message heads held, over all connections, while the rest of them is on their way (2 KiB each, default 4096)");
+
 #define RTSP_MEDIA_TIMEOUT_MAX	(7U * 24 * 3600)
 static unsigned int media_timeout = 600;
 module_param(media_timeout, uint, 0644);
@@ -203,12 +208,14 @@ struct rtsp_conn {
 	struct hlist_node host_node;
 	struct nf_conn *ct;		/* whose helper data points here */
 	spinlock_t lock;		/* everything below but... */
-	bool indexed;			/* ...these two: the bucket's lock */
+	bool indexed;			/* ...these three: the bucket's lock */
 	bool dead;			/* ->destroy ran: never indexed again */
+	/* Ports a SETUP is expecting now (cleared, under @lock, after). */
+	u8 pending;
 	bool released;			/* (conn->lock) no port may be held */
 	/* The NAT helper gave a SETUP other ports: replies need restoring. */
 	bool remapped;
-	bool garbage;			/* the client sent bytes not RTSP */
+	bool garbage;			/* lost the client's messages: ignored */
 	u8 gen;				/* of the message being handled */
 	u8 next_slot;			/* in @media, the next one to evict */
 	u8 next_remap[IP_CT_DIR_MAX];	/* in @remap, the next to reuse */
@@ -222,11 +229,15 @@ struct rtsp_conn {
 };
 
 /*
- * Our connections that may hold expectations, hashed by client address:
+ * Our connections that may hold expectations, hashed by client host (an
+ * IPv4 address, an IPv6 /64: a host has many addresses in its prefix):
  * max_per_host counts a host's expectations from its own connections
- * instead of walking the whole expectation table on each SETUP.  Readers
- * walk a bucket under RCU; its lock orders writers and is taken with
- * nothing else held inside it.
+ * instead of walking the whole expectation table on each SETUP.  A SETUP
+ * counts and reserves its ports under the bucket's lock, so that two
+ * SETUPs of a host cannot both pass the limit; the walk also drops the
+ * connections it meets that hold none, so that idle ones do not pile up.
+ * Lock order: conn->lock, then the bucket's lock, then (only tried)
+ * another connection's lock.
  */
 #define RTSP_HOSTS_BITS		8
 
@@ -306,12 +317,37 @@ void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
+/* Hold buffers allocated, over all connections (max_held_heads). */
+static atomic_t rtsp_holds = ATOMIC_INIT(0);
+
+static char *rtsp_hold_alloc(void)
+{
+	char *p;
+
+	if (atomic_inc_return(&rtsp_holds) > READ_ONCE(max_held_heads)) {
+		atomic_dec(&rtsp_holds);
+		return NULL;
+	}
+	p = kmalloc(RTSP_HOLD_MAX, GFP_ATOMIC);
+	if (!p)
+		atomic_dec(&rtsp_holds);
+	return p;
+}
+
+static void rtsp_hold_free(char *p)
+{
+	if (!p)
+		return;
+	kfree(p);
+	atomic_dec(&rtsp_holds);
+}
+
 static void rtsp_conn_free_rcu(struct rcu_head *head)
 {
 	struct rtsp_conn *conn = container_of(head, struct rtsp_conn, rcu);
 
-	kfree(conn->stream[IP_CT_DIR_ORIGINAL].hold);
-	kfree(conn->stream[IP_CT_DIR_REPLY].hold);
+	rtsp_hold_free(conn->stream[IP_CT_DIR_ORIGINAL].hold);
+	rtsp_hold_free(conn->stream[IP_CT_DIR_REPLY].hold);
 	kfree(conn);
 }
 
@@ -321,9 +357,25 @@ static struct rtsp_host_bucket *rtsp_host_bucket(const struct nf_conn *ct)
 		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
 	u32 seed = rtsp_hosts_seed ^ net_hash_mix(nf_ct_net(ct));
 	u32 h = nf_ct_l3num(ct) == AF_INET ? jhash_1word(a->all[0], seed) :
-					      jhash2(a->all, 4, seed);
+					      jhash2(a->all, 2, seed);
 
 	return &rtsp_hosts[hash_32(h, RTSP_HOSTS_BITS)];
+}
+
+/* Are the clients of @a and @b the same host (for IPv6, its /64)? */
+static bool rtsp_same_host(const struct nf_conn *a, const struct nf_conn *b)
+{
+	const union nf_inet_addr *x =
+		&a->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+	const union nf_inet_addr *y =
+		&b->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+
+	if (nf_ct_l3num(a) != nf_ct_l3num(b) ||
+	    !net_eq(nf_ct_net(a), nf_ct_net(b)))
+		return false;
+	if (nf_ct_l3num(a) == AF_INET)
+		return x->ip == y->ip;
+	return x->all[0] == y->all[0] && x->all[1] == y->all[1];
 }
 
 /*
@@ -983,39 +1035,62 @@ static unsigned int rtsp_live_expectations(const struct nf_conn *ct)
 	return n;
 }
 
-/*
- * How many expectations does the client of @ct hold over all its RTSP
- * connections (counting stops at @limit)?  Only its indexed connections
- * can hold any: each created its expectations while indexed, and leaves
- * the index only once it holds none.
- */
-static unsigned int rtsp_host_expectations(struct nf_conn *ct,
-					   unsigned int limit)
+/* Expectations @conn holds, and ports it is expecting (*@pending). */
+static unsigned int rtsp_conn_holds(struct rtsp_conn *conn, struct nf_conn *ct,
+				    u8 *pending)
 {
-	const struct nf_conntrack_tuple *t =
-		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	struct rtsp_conn *conn;
-	struct nf_conn *other;
-	unsigned int n = 0;
+	/* What a finished SETUP expected is seen with its end. */
+	*pending = smp_load_acquire(&conn->pending);
+	return rtsp_live_expectations(ct);
+}
 
-	hlist_for_each_entry_rcu(conn, &rtsp_host_bucket(ct)->conns,
-				 host_node) {
+/*
+ * How many expectations does the client of @self hold over all its RTSP
+ * connections, with the ports its SETUPs are expecting right now (@b's
+ * lock held; counting stops at @limit)?  Only indexed connections can
+ * hold any: each indexes itself before it expects.  The connections met
+ * on the way, of any host, that hold none and are not in a SETUP (their
+ * lock is free) leave the index; a stale entry (its conntrack reused, or
+ * its helper taken away by ctnetlink) leaves it too.
+ */
+static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
+				    struct rtsp_conn *self, unsigned int limit)
+{
+	struct rtsp_conn *conn;
+	struct hlist_node *tmp;
+	struct nf_conn *other;
+	unsigned int n = 0, live;
+	u8 pending;
+
+	hlist_for_each_entry_safe(conn, tmp, &b->conns, host_node) {
 		if (n >= limit)
 			break;
-		other = READ_ONCE(conn->ct);
-		if (other == ct) {
-			n += rtsp_live_expectations(ct);
+		if (conn == self) {
+			n += rtsp_live_expectations(self->ct);
 			continue;
 		}
-		/* Freed and reused meanwhile: then it is not ours. */
+		/* Dying: its ->destroy takes it out, after our lock. */
+		other = conn->ct;
 		if (!rtsp_ct_get_not_zero(other))
 			continue;
-		if (nf_ct_is_confirmed(other) && rtsp_conn_of(other) == conn &&
-		    nf_ct_l3num(other) == t->src.l3num &&
-		    nf_inet_addr_cmp(&other->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3,
-				     &t->src.u3) &&
-		    net_eq(nf_ct_net(other), nf_ct_net(ct)))
-			n += rtsp_live_expectations(other);
+		if (!nf_ct_is_confirmed(other) || rtsp_conn_of(other) != conn) {
+			hlist_del_rcu(&conn->host_node);
+			WRITE_ONCE(conn->indexed, false);
+			nf_ct_put(other);
+			continue;
+		}
+		if (spin_trylock(&conn->lock)) {
+			live = rtsp_conn_holds(conn, other, &pending);
+			if (!live && !pending) {
+				hlist_del_rcu(&conn->host_node);
+				WRITE_ONCE(conn->indexed, false);
+			}
+			spin_unlock(&conn->lock);
+		} else {
+			live = rtsp_conn_holds(conn, other, &pending);
+		}
+		if (rtsp_same_host(other, self->ct))
+			n += live + pending;
 		nf_ct_put(other);
 	}
 	return n;
@@ -1032,6 +1107,52 @@ static bool rtsp_port_expected(const struct nf_conn *ct, __be16 port)
 		    exp->tuple.dst.u.udp.port == port)
 			return true;
 	return false;
+}
+
+/*
+ * How many of the first @n specs in @c may be expected within
+ * max_per_host: counted and reserved (conn->pending) under the bucket's
+ * lock, with the connection indexed, so that a concurrent SETUP of the
+ * same host counts them.  rtsp_walk_specs() clears the reservation.
+ */
+static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
+				    struct nf_conn *ct, unsigned int n)
+{
+	unsigned int limit = READ_ONCE(max_per_host);
+	unsigned int i, held = 0, want, sum = 0;
+	struct rtsp_conn *conn = c->owner;
+	struct rtsp_host_bucket *b;
+
+	if (!conn) {
+		/* Without our state its expectations would go uncounted. */
+		if (!limit)
+			return n;
+		rtsp_log_bad(ct, "no connection state to count max_per_host",
+			     "SETUP not expected");
+		return 0;
+	}
+	b = rtsp_host_bucket(ct);
+	spin_lock(&b->lock);
+	if (limit)
+		held = rtsp_host_count(b, conn, limit);
+	for (i = 0; i < n; i++) {
+		want = rtsp_spec_ports(&c->spec[i].client);
+		if (limit && held + sum + want > limit)
+			break;
+		sum += want;
+	}
+	if (i && !conn->dead) {
+		if (!conn->indexed) {
+			hlist_add_head_rcu(&conn->host_node, &b->conns);
+			WRITE_ONCE(conn->indexed, true);
+		}
+		conn->pending = sum;
+	}
+	spin_unlock(&b->lock);
+	if (i < n)
+		rtsp_log_bad(ct, "client holds max_per_host expectations",
+			     "SETUP not expected");
+	return i;
 }
 
 static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
@@ -1106,7 +1227,7 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				       const struct rtsp_msg *msg,
 				       struct nf_conn *ct, bool count)
 {
-	unsigned int n = 0, held = 0, limit = 0, want, ports = 0;
+	unsigned int n = 0, ports = 0;
 	struct rtsp_tspec spec;
 	u32 pos = 0;
 	int r;
@@ -1133,31 +1254,14 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		pr_debug("%s: udp transport, client ports %u-%u\n",
 			 rtsp_method_name(msg), c->spec[n].client.lo,
 			 c->spec[n].client.hi);
-
-		/*
-		 * Every port counts against max_per_host, the specs of this
-		 * SETUP included: its ports are not in the table yet.
-		 */
-		if (count && !n) {
-			limit = READ_ONCE(max_per_host);
-			/* Without our state its expectations would go uncounted. */
-			if (limit && !c->owner) {
-				rtsp_log_bad(ct, "no connection state to count max_per_host",
-					     "SETUP not expected");
-				break;
-			}
-			if (limit)
-				held = rtsp_host_expectations(ct, limit);
-		}
-		want = rtsp_spec_ports(&c->spec[n].client);
-		if (count && limit && held + want > limit) {
-			rtsp_log_bad(ct, "client holds max_per_host expectations",
-				     "SETUP not expected");
-			break;
-		}
-		held += want;
 		n++;
 	}
+	/*
+	 * Every port counts against max_per_host, the specs of this SETUP
+	 * included: its ports are not in the table yet.
+	 */
+	if (count && n)
+		n = rtsp_host_admit(c, ct, n);
 	return n;
 }
 
@@ -1355,6 +1459,15 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	if (!request && (!natted || !conn || !conn->remapped ||
 			 c->msgoff < 0))
 		return NF_ACCEPT;
+	/*
+	 * Masqueraded without the NAT helper, the media would be expected at
+	 * the router's own address, for every client behind it at once.
+	 */
+	if (!nat && (ct->status & IPS_SRC_NAT)) {
+		rtsp_log_bad(ct, "NATed, and nf_nat_rtsp not loaded: modprobe nf_nat_rtsp",
+			     "SETUP not expected");
+		return NF_ACCEPT;
+	}
 	if (natted && conn)
 		hash = rtsp_head_hash(c->msg, msg->hdr_len);
 
@@ -1397,16 +1510,12 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 			for (i = 0; i < n; i++)
 				if (c->port[i] != c->spec[i].client.lo)
 					conn->remapped = true;
-			if (!READ_ONCE(conn->indexed))
-				rtsp_host_index(conn, true, false);
 		}
 	} else {
 		for (i = 0; i < n && ret == NF_ACCEPT; i++) {
 			ret = rtsp_expect_spec(c, i, ct, ctinfo, &n_port);
 			if (ret != NF_ACCEPT || !conn)
 				continue;
-			if (!READ_ONCE(conn->indexed))
-				rtsp_host_index(conn, true, false);
 			rtsp_media_add(conn, c->spec[i].client.lo, c->cseq,
 				       c->session);
 			if (n_port > 1)
@@ -1416,6 +1525,9 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	}
 	if (request && ret == NF_ACCEPT && conn && !remap && !conn->released)
 		rtsp_setup_alts(c, msg, ct, conn);
+	if (conn && conn->pending)
+		/* Its expectations now count for themselves. */
+		smp_store_release(&conn->pending, 0);
 	msg->transport.len += c->delta;
 	msg->hdr_len += c->delta;
 	msg->len += c->delta;
@@ -1483,6 +1595,7 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
 	unsigned int i, k, held = 0, limit = READ_ONCE(max_per_host);
+	struct rtsp_host_bucket *b;
 	bool counted = false, again;
 
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
@@ -1494,8 +1607,12 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		/* A port expected again counts for max_per_host, as at SETUP. */
 		again = rtsp_port_expected(ct, md->port);
 		if (limit && !again) {
-			if (!counted)
-				held = rtsp_host_expectations(ct, limit);
+			if (!counted) {
+				b = rtsp_host_bucket(ct);
+				spin_lock(&b->lock);
+				held = rtsp_host_count(b, conn, limit);
+				spin_unlock(&b->lock);
+			}
 			counted = true;
 			if (held >= limit) {
 				rtsp_log_bad(ct, "client holds max_per_host expectations",
@@ -1510,6 +1627,9 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 			spin_unlock(&rtsp_ports_lock);
 			pr_debug("PLAY: media port %u expected again\n",
 				 ntohs(md->port));
+			/* Counted against max_per_host again. */
+			if (!READ_ONCE(conn->indexed))
+				rtsp_host_index(conn, true, false);
 		}
 		for (k = 0; k < conn->n_alt; k++)
 			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
@@ -1640,6 +1760,29 @@ static bool rtsp_hold_back(const struct rtsp_pkt *pk, const char *p, u32 len)
 	       rtsp_transport_begun(p + i, len - i);
 }
 
+/*
+ * Where the client's next message starts is not known any more: its bytes
+ * there are not RTSP, or a message head could not be held.  Bytes of a
+ * browser's POST to an attached port could then pass for a SETUP (NAT
+ * slipstreaming, with segments cut by the server's MSS): the helper stops
+ * acting on what the client sends, for good.  The server's side only
+ * loses the message.
+ */
+static void rtsp_lost(struct rtsp_conn *conn, struct nf_conn *ct,
+		      enum ip_conntrack_info ctinfo, const char *what)
+{
+	if (CTINFO2DIR(ctinfo) != IP_CT_DIR_ORIGINAL) {
+		rtsp_log_bad(ct, what, "reply not parsed");
+		return;
+	}
+	if (conn) {
+		if (conn->garbage)
+			return;
+		conn->garbage = true;
+	}
+	rtsp_log_bad(ct, what, "client no longer followed");
+}
+
 /* Parse and act on the messages of the payload from offset @off on. */
 static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				 struct rtsp_pkt *pk, u32 off,
@@ -1673,25 +1816,21 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				ret = NF_DROP;
 			} else if (s && avail <= RTSP_HOLD_MAX) {
 				if (!s->hold)
-					s->hold = kmalloc(RTSP_HOLD_MAX,
-							  GFP_ATOMIC);
+					s->hold = rtsp_hold_alloc();
 				if (s->hold) {
 					memcpy(s->hold, c->msg, avail);
 					s->held = avail;
+				} else {
+					rtsp_lost(conn, ct, ctinfo,
+						  "max_held_heads reached, or no memory, to hold a message head");
 				}
 			} else {
-				rtsp_log_bad(ct, "message head too long",
-					     "not parsed");
+				rtsp_lost(conn, ct, ctinfo, "message head too long");
 			}
 			return ret;
 		default:
-			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL) {
-				/* No SETUP of its is held back again. */
-				if (conn)
-					conn->garbage = true;
-				rtsp_log_bad(ct, "ignoring data that is not RTSP",
-					     "request");
-			}
+			if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+				rtsp_lost(conn, ct, ctinfo, "data that is not RTSP");
 			return ret;
 		}
 	}
@@ -1709,7 +1848,7 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 			struct rtsp_stream *s, unsigned int *ret)
 {
 	u32 n = min(*c->datalen - *off, RTSP_HOLD_MAX - s->held);
-	u32 before = s->held;
+	u32 before = s->held, end;
 	struct rtsp_msg msg;
 
 	memcpy(s->hold + s->held, *c->dptr + *off, n);
@@ -1726,12 +1865,22 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 		return *ret == NF_ACCEPT;
 	case RTSP_PARSE_INCOMPLETE:
 		if (msg.hdr_len) {
-			s32 d = pk->delta;
-
 			s->held = 0;
 			*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
-			/* In bytes as the client sent them. */
-			s->skip = msg.len - (pk->delta - d) - (before + n);
+			if (*ret != NF_ACCEPT)
+				return false;
+			/*
+			 * Its end, in the payload as rewritten: the body may
+			 * end in this segment, past what the buffer took, and
+			 * the next message begin there.
+			 */
+			end = *off + msg.len - before;
+			if (end <= *c->datalen) {
+				*off = end;
+				return true;
+			}
+			/* Only the head was rewritten: the rest as sent. */
+			s->skip = end - *c->datalen;
 			return false;
 		}
 		if (rtsp_hold_back(pk, s->hold, s->held)) {
@@ -1741,10 +1890,11 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 		}
 		if (s->held < RTSP_HOLD_MAX)
 			return false;
-		rtsp_log_bad(ct, "message head too long", "not parsed");
+		rtsp_lost(conn, ct, ctinfo, "message head too long");
 		break;
 	default:
-		rtsp_log_bad(ct, "ignoring data that is not RTSP", "reassembled");
+		if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+			rtsp_lost(conn, ct, ctinfo, "data that is not RTSP");
 		break;
 	}
 	s->held = 0;
@@ -1865,6 +2015,13 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
+	/*
+	 * Going away: the kernel may already have removed this helper's
+	 * expectations, and would not see one made now (nor would our sweep,
+	 * once past the grace period that follows the flag).
+	 */
+	if (READ_ONCE(rtsp_unloading))
+		return NF_ACCEPT;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th)
@@ -1873,9 +2030,13 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	if (dataoff >= skb->len)
 		return NF_ACCEPT;
 
-	/* Skip media interleaved in the control connection before copying. */
+	/*
+	 * Skip the server's media interleaved in the control connection
+	 * before copying.  The client's goes through its stream, whose
+	 * message starts must all be known (rtsp_lost()).
+	 */
 	first = skb_header_pointer(skb, dataoff, 1, &_first);
-	if (!first || *first == '$')
+	if (!first || (*first == '$' && dir == IP_CT_DIR_REPLY))
 		return NF_ACCEPT;
 	/* @th may point into the head that skb_linearize() frees. */
 	pk.seq = ntohl(th->seq);
@@ -1945,6 +2106,8 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	}
 	s->next_seq = end;
 	s->synced = true;
+	if (conn->garbage && dir == IP_CT_DIR_ORIGINAL)
+		goto out;
 
 	if (s->skip) {
 		n = min(s->skip, datalen - off);
@@ -1976,7 +2139,7 @@ out:
 		s->holdbacks = 0;
 	}
 	if (!s->held && s->hold) {
-		kfree(s->hold);
+		rtsp_hold_free(s->hold);
 		s->hold = NULL;
 	}
 	/* TEARDOWN, or the media started: nothing left to count here. */
@@ -2171,15 +2334,26 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 	return 0;
 }
 
+static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
+{
+	return exp->expectfn == nf_ct_rtsp_media_started;
+}
+
 static void __exit nf_conntrack_rtsp_fini(void)
 {
 	struct rtsp_orphan *o;
 	struct hlist_node *tmp;
 	unsigned int i;
 
-	/* No new per-connection state once the readers have seen the flag. */
+	/*
+	 * No new per-connection state or expectation once the readers have
+	 * seen the flag.  The kernel removes a helper's expectations before
+	 * it detaches the helper from the connections: one a packet made in
+	 * between would outlive us.  Remove ours first, by their expectfn.
+	 */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
+	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
 	synchronize_rcu();

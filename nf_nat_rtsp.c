@@ -206,13 +206,16 @@ static bool rtsp_nat_apply(struct nf_rtsp_msg_ctx *c, struct nf_conn *ct,
 	return true;
 }
 
-/* The router's address as text for destination=, and its family. */
+/*
+ * The router's address as text for destination=, and its family: stunaddr
+ * for the connections of its family, the router's own for the others.
+ */
 static u32 rtsp_nat_addr_text(char *buf, size_t size, struct nf_conn *ct,
 			      const union nf_inet_addr *addr, bool *v6)
 {
-	u8 family = stun_family ?: nf_ct_l3num(ct);
+	u8 family = nf_ct_l3num(ct);
 
-	if (stun_family)
+	if (stun_family == family)
 		addr = &stun_addr;
 	*v6 = family == AF_INET6;
 	return *v6 ? scnprintf(buf, size, "%pI6c", &addr->ip6) :

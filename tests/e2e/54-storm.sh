@@ -48,7 +48,7 @@ info "expect_max $(sysctl -n net.netfilter.nf_conntrack_expect_max), nf_conntrac
 
 bg nse "$NS_VOD" "$PY" "$STORM" server --bind "$VOD4" --seed "$SEED" \
 	--ready "$W/sink.ready" --stats "$W/sink.json"
-busywait 20000 test -s "$W/sink.ready" >/dev/null
+busywait 60000 test -s "$W/sink.ready" >/dev/null
 check "storm sink listening on $VOD4:554" test -s "$W/sink.ready" || e2e_exit
 
 dmesg_before=$(dmesg | grep -c 'nf_conntrack_rtsp:')

@@ -17,7 +17,7 @@ umask 022
 . /results/config
 
 E2E_DIR=/src/tests/e2e
-export E2E_DIR E2E_KVER E2E_OUR_MODULES
+export E2E_DIR E2E_KVER E2E_OUR_MODULES E2E_STRESS_SECS
 
 # Kernel log lines that fail a test whatever the script said.
 KLOG_BAD='WARNING:|BUG:|Oops|KASAN|general protection|list_del corruption|refcount_t'

@@ -418,7 +418,8 @@ def cmd_flood(args):
             s = socket.socket(fam, socket.SOCK_STREAM)
             s.settimeout(5)
             if args.bind:
-                s.bind((args.bind, 0))
+                binds = args.bind.split(",")
+                s.bind((binds[c % len(binds)], 0))
             s.connect((args.server, args.port))
             msgs = []
             for j in range(setups):
@@ -527,7 +528,8 @@ def main():
     f = sub.add_parser("flood")
     f.add_argument("--server", required=True)
     f.add_argument("--port", type=int, default=554)
-    f.add_argument("--bind", default="")
+    f.add_argument("--bind", default="",
+                   help="source address(es), comma-separated: one per connection in turn")
     f.add_argument("--conns", type=int, default=40)
     f.add_argument("--setups", type=int, default=8)
     f.add_argument("--port-base", type=int, default=30000)

@@ -1,0 +1,123 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The max_per_host index (issue 16, 2), through the NAT router.
+#
+# A. Idle connections leave the index. With max_per_host=0, decoder 2
+#    opens 120 control connections with one SETUP each and keeps them
+#    open, idle; the MPEG server sends to each port, using up every
+#    expectation. Then, with max_per_host back at 32, two
+#    SETUPs on new connections: the function tracer counts the calls of
+#    rtsp_live_expectations() (one per connection of the bucket walked)
+#    during each. The first may walk the 120 (it drops them from the
+#    index); the second must walk a handful. Before: each SETUP walked
+#    all 120, for as long as they stayed open. SKIP without the function
+#    tracer or if the compiler inlined the function.
+# B. IPv6: a host has many addresses in its /64. Decoder 2 opens 40
+#    connections through NAT66, one SETUP each, each from another
+#    address of its /64: together they hold at most max_per_host (32)
+#    expectations. Before, each address was a host of its own (40).
+# Two SETUPs of one host passing the limit together need two CPUs in the
+# same few instructions: not testable here (see 72-smp-stress).
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_robust.sh
+. "$(dirname "$0")/lib_robust.sh"
+
+require_cmd ip nft conntrack nsenter "$PY"
+load_rtsp_modules
+now_ms T0
+
+W=$E2E_WORK
+SRV=172.26.22.11
+P=/sys/module/nf_conntrack_rtsp/parameters
+T=/sys/kernel/tracing
+
+rb_setup_nat
+check "router: NAT66" router_nat66_nft || e2e_exit
+router_count_udp 27336
+ip -n "$NS_VOD" addr add "$SRV/24" dev eth0
+check "raw RTSP server on $SRV" eval "RB_SRV_BIND=$SRV rb_server" || e2e_exit
+sysctl -qw net.netfilter.nf_conntrack_expect_max=4096
+
+flood() {	# flood TAG ARGS...: decoder 2 floods; waits until it is done sending
+	rm -f "$W/$1.ready"
+	bg nse "$NS_DEC2" "$PY" "$RAW" flood --settle 1 \
+		--ready "$W/$1.ready" --hold-file "$W/$1.stop" "${@:2}" >"$W/$1.out"
+	rb_gate "$W/$1.ready" "$BG_PID" 120000
+}
+mine() {	# mine REGEX: expectations whose master matches REGEX (both families)
+	{ rb_expect; nse "$NS_RTR" conntrack -L expect -f ipv6 2>/dev/null; } |
+		grep -cE "master-src=$1"
+}
+
+# --- A: idle connections -------------------------------------------------------------
+N=${HOST_IDLE_CONNS:-120}
+echo 0 >$P/max_per_host
+flood a --server "$SRV" --conns "$N" --setups 1 --port-base 30000
+held=$(mine "$DEC2_4 ")
+info "flood: $(cat "$W/a.out"); decoder 2 holds $held expectations"
+check "$N connections of decoder 2 hold expectations ($held)" test "$held" -ge $((N * 3 / 4))
+# The MPEG server sends to each port: every expectation is used up.
+# shellcheck disable=SC2016 # expanded by the inner bash
+nse "$NS_MPEG" bash -c 'for ((p = 30000; p < 30000 + 2 * $2; p += 2)); do
+	printf media >"/dev/udp/$1/$p"; done' spray "$RTR_WAN4" "$N"
+busywait 30000 eval '[ "$(mine "$DEC2_4 ")" -eq 0 ]' >/dev/null
+check_eq "the media used up every expectation: the $N connections are idle" 0 "$(mine "$DEC2_4 ")"
+echo 32 >$P/max_per_host
+info "t=$(rb_elapsed "$T0")s: tracing"
+mountpoint -q $T || mount -t tracefs nodev $T 2>/dev/null
+fn=$(grep -o '^rtsp_live_expectations[^ ]*' $T/available_filter_functions 2>/dev/null | head -n1)
+calls() {	# calls TAG PORT: rtsp_live_expectations() calls during one SETUP, in $CALLS
+	echo >$T/trace
+	CALLS=-1
+	flood "$1" --server "$SRV" --conns 1 --setups 1 --port-base "$2" || return
+	CALLS=$(grep -c "$fn" $T/trace)
+}
+if [ -z "$fn" ] || ! echo "$fn" >$T/set_ftrace_filter 2>/dev/null ||
+	! echo function >$T/current_tracer 2>/dev/null; then
+	skip "a SETUP walks only the connections holding expectations" \
+		"no function tracer, or rtsp_live_expectations() inlined"
+else
+	calls s1 31000
+	c1=$CALLS
+	calls s2 31002
+	c2=$CALLS
+	echo nop >$T/current_tracer
+	echo >$T/set_ftrace_filter
+	info "calls of $fn: first SETUP after the $N idle ones: $c1, the next: $c2"
+	check "the first SETUP was expected" rb_expect_port 31000
+	check "the next SETUP walks a handful of connections, not the $N idle ones ($c2 calls)" \
+		test "${c2:-999}" -ge 0 -a "${c2:-999}" -le 10
+fi
+touch "$W/a.stop" "$W/s1.stop" "$W/s2.stop"
+nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --dport 554 >/dev/null 2>&1
+BOUND=$(cat $P/max_per_host)
+
+# --- B: IPv6 /64 ---------------------------------------------------------------------
+rm -f "$W/raw6.ready"
+bg nse "$NS_VOD" "$PY" "$RAW" server --bind "$VOD6" --log "$W/raw6.log" --ready "$W/raw6.ready"
+busywait 60000 file_or_dead "$W/raw6.ready" "$BG_PID" >/dev/null
+check "raw RTSP server on $VOD6" test -e "$W/raw6.ready"
+srcs=
+for i in $(seq 1 40); do
+	a=fd00:1::2:$(printf %x "$i")
+	ip -n "$NS_DEC2" -6 addr add "$a/64" dev eth0 nodad
+	srcs=$srcs${srcs:+,}$a
+done
+flood b --server "$VOD6" --bind "$srcs" --conns 40 --setups 1 --port-base 32000
+held=$(mine "fd00:1::")
+info "IPv6 flood: $(cat "$W/b.out"); decoder 2's /64 holds $held expectations"
+check "40 addresses of one /64: $held expectations <= max_per_host ($BOUND)" \
+	test "$held" -le "$BOUND"
+check "the /64 still got expectations ($held >= $((BOUND / 2)))" \
+	test "$held" -ge $((BOUND / 2))
+touch "$W/b.stop"
+nse "$NS_RTR" conntrack -D -f ipv6 -p tcp --dport 554 >/dev/null 2>&1
+
+vod_session
+vod_checks stream
+check "kernel log clean" rb_dmesg_clean
+info "wall time in the VM: $(rb_elapsed "$T0") s"
+e2e_exit

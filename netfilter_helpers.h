@@ -25,8 +25,9 @@
  * hands back pointers to the copies, which unregistration then takes (and
  * frees).  So fields set after registration do not reach the kernel there.
  */
+/* ports= (8 at most) and "rtsp" on 554, IPv4 and IPv6 each. */
+#define RTSP_COMPAT_MAX_HELPERS	((8 + 1) * 2)
 #ifdef RTSP_HAVE_HELPER_REGISTER_COPY
-#define RTSP_COMPAT_MAX_HELPERS	16
 static struct nf_conntrack_helper *
 rtsp_compat_registered[RTSP_COMPAT_MAX_HELPERS] __maybe_unused;
 

@@ -97,7 +97,7 @@ MODULE_PARM_DESC(max_per_host,
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
 MODULE_PARM_DESC(media_source,
-		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server only), or address prefixes, at most one per family, such as 172.26.0.0/16,2001:db8::/32 (a family without one falls back to server)");
+		 "who may send the media: any (default, as IPTV VoD needs), server (the RTSP server, and up to 2 hosts a SETUP reply's source= or a SETUP URL's literal address names), or address prefixes, at most one per family, such as 172.26.0.0/16,2001:db8::/32 (a family without one falls back to server)");
 
 static unsigned int max_held_heads = 4096;
 module_param(max_held_heads, uint, 0644);
@@ -136,6 +136,8 @@ static struct nf_conntrack_expect_policy rtsp_exp_policy[2] __read_mostly = {
 
 /* Two per port of ports=, and two for "rtsp" on 554 when it is not there. */
 static struct nf_conntrack_helper rtsp_helpers[(RTSP_MAX_PORTS + 1) * 2] __read_mostly;
+/* 7.2+ keeps the kernel's copies of them in an array of that size. */
+static_assert(ARRAY_SIZE(rtsp_helpers) <= RTSP_COMPAT_MAX_HELPERS);
 static unsigned int rtsp_helpers_c;
 
 /* A paged payload up to this size is parsed from a copy. */
@@ -729,28 +731,44 @@ static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
 }
 
 /*
- * End the expectations of @ct for UDP port @port: the server's and those
- * of the other senders media_source=server admits, new or re-armed.
+ * End the expectations of @ct for UDP port @port (0: every port) and, with
+ * @src, only those from @src: the server's and the other senders', new or
+ * re-armed.  A batch at a time, as many as there are (a port may have
+ * max_outstanding of each class); one already ended (on newer kernels
+ * only marked dead until the garbage collector comes) is not counted.
  */
-static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
+static void rtsp_unexpect(struct nf_conn *ct, __be16 port,
+			  const union nf_inet_addr *src)
 {
 	struct nf_conntrack_expect *exp, *found[RTSP_MEDIA_MAX];
 	struct nf_conn_help *help = nfct_help(ct);
-	unsigned int i, n = 0;
+	unsigned int i, n;
 
-	spin_lock_bh(&nf_conntrack_expect_lock);
-	hlist_for_each_entry(exp, &help->expectations, lnode) {
-		if (n < ARRAY_SIZE(found) &&
-		    exp->tuple.dst.protonum == IPPROTO_UDP &&
-		    exp->tuple.dst.u.udp.port == port &&
-		    refcount_inc_not_zero(&exp->use))
+	do {
+		n = 0;
+		spin_lock_bh(&nf_conntrack_expect_lock);
+		hlist_for_each_entry(exp, &help->expectations, lnode) {
+			if (n == ARRAY_SIZE(found))
+				break;
+			if (exp->tuple.dst.protonum != IPPROTO_UDP ||
+			    (port && exp->tuple.dst.u.udp.port != port) ||
+			    (src && !nf_inet_addr_cmp(&exp->tuple.src.u3, src)) ||
+			    nf_ct_exp_is_expired(exp) ||
+			    !refcount_inc_not_zero(&exp->use))
+				continue;
 			found[n++] = exp;
-	}
-	spin_unlock_bh(&nf_conntrack_expect_lock);
-	for (i = 0; i < n; i++) {
-		nf_ct_unexpect_related(found[i]);
-		nf_ct_expect_put(found[i]);
-	}
+		}
+		spin_unlock_bh(&nf_conntrack_expect_lock);
+		for (i = 0; i < n; i++) {
+			nf_ct_unexpect_related(found[i]);
+			nf_ct_expect_put(found[i]);
+		}
+	} while (n == ARRAY_SIZE(found));
+}
+
+static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
+{
+	rtsp_unexpect(ct, port, NULL);
 }
 
 /*
@@ -1347,7 +1365,9 @@ static bool rtsp_alt_add(struct rtsp_conn *conn, struct nf_conn *ct,
 {
 	unsigned int i;
 
-	if (nf_inet_addr_cmp(a, &ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u3))
+	/* Neither the server nor the client itself. */
+	if (nf_inet_addr_cmp(a, &ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u3) ||
+	    nf_inet_addr_cmp(a, &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3))
 		return false;
 	for (i = 0; i < conn->n_alt; i++)
 		if (nf_inet_addr_cmp(a, &conn->alt[i]))
@@ -1355,6 +1375,8 @@ static bool rtsp_alt_add(struct rtsp_conn *conn, struct nf_conn *ct,
 	if (conn->n_alt < RTSP_ALT_MAX) {
 		conn->alt[conn->n_alt++] = *a;
 	} else {
+		/* The host it replaces may send nothing more. */
+		rtsp_unexpect(ct, 0, &conn->alt[conn->next_alt]);
 		conn->alt[conn->next_alt] = *a;
 		conn->next_alt = (conn->next_alt + 1) % RTSP_ALT_MAX;
 	}

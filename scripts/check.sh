@@ -10,7 +10,7 @@
 # Parts (all by default): build unit fuzz e2e demo package matrix cross be
 # arm64.
 # "matrix" builds for the other kernel series (5.10, 6.1-rt, 6.12,
-# 6.12-bpo, 7.2, 7.3) and runs the smoke, Movistar and unload tests on each;
+# 6.12-bpo, 7.2, 7.3) and runs the smoke, Movistar, unload and seek (62) tests on each;
 # the whole suite on every kernel is "make matrix".
 # "cross": W=1 builds against Debian's 6.1 arm64 and s390x headers
 # (CROSS_SERIES) with Debian's cross compilers, 0 warnings.
@@ -31,10 +31,10 @@ MATRIX_SERIES=${MATRIX_SERIES:-5.10 6.1-rt 6.12 6.12-bpo 7.2 7.3}
 CROSS_SERIES=${CROSS_SERIES:-6.1-arm64 6.1-s390x}
 BE_TIME=${BE_TIME:-15}	# per fuzz harness, under qemu-s390x
 S390X_TESTS=${S390X_TESTS:-00-smoke.sh 10-movistar-nft.sh 20-port-clash.sh}
-ARM64_TESTS=${ARM64_TESTS:-00-smoke.sh 10-movistar-nft.sh 11-movistar-iptables.sh 20-port-clash.sh 52-pause.sh 25-unload-midsession.sh}
+ARM64_TESTS=${ARM64_TESTS:-00-smoke.sh 10-movistar-nft.sh 11-movistar-iptables.sh 20-port-clash.sh 62-seek-port.sh 25-unload-midsession.sh}
 # E2E test VMs at once: one TCG vCPU per host core.
 export E2E_JOBS=${E2E_JOBS:-$(nproc)}
-MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh}
+MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh 62-seek-port.sh}
 total_pass=0
 total_fail=0
 summary=

@@ -1164,7 +1164,7 @@ static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
 			hlist_add_head_rcu(&conn->host_node, &b->conns);
 			WRITE_ONCE(conn->indexed, true);
 		}
-		conn->pending = sum;
+		WRITE_ONCE(conn->pending, sum);
 	}
 	spin_unlock(&b->lock);
 	if (i < n)

@@ -668,7 +668,8 @@ static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
 
 static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
 				       const struct rtsp_media *md);
-static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port);
+static void rtsp_unexpect(struct nf_conn *ct, __be16 port,
+			  const union nf_inet_addr *src);
 
 /* Called for each new media flow, NATed or not: remember its tuple. */
 void nf_ct_rtsp_media_started(struct nf_conn *child,
@@ -712,7 +713,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	 * the sender before this one, which would still let it in until
 	 * the UDP timeout, after a TEARDOWN too.
 	 */
-	rtsp_unexpect_port(exp->master, port);
+	rtsp_unexpect(exp->master, port, NULL);
 	if (old) {
 		if (old != child) {
 			pr_debug("media port %u: the last sender's flow ended\n",
@@ -766,11 +767,6 @@ static void rtsp_unexpect(struct nf_conn *ct, __be16 port,
 	} while (n == ARRAY_SIZE(found));
 }
 
-static void rtsp_unexpect_port(struct nf_conn *ct, __be16 port)
-{
-	rtsp_unexpect(ct, port, NULL);
-}
-
 /*
  * End the expectations and the flow of @md, and free it (conn->lock): a
  * flowing media may be expected again too (a PLAY).
@@ -780,7 +776,7 @@ static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
 	struct nf_conn *child;
 
 	if (md->state != RTSP_MEDIA_FREE)
-		rtsp_unexpect_port(ct, md->port);
+		rtsp_unexpect(ct, md->port, NULL);
 	if (md->state == RTSP_MEDIA_FLOWING) {
 		child = rtsp_find_child(ct, md);
 		if (child) {
@@ -1114,7 +1110,7 @@ static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
 	return n;
 }
 
-/* Does @ct expect UDP port @port (under RCU)? */
+/* Does @ct expect UDP port @port, or with 0 anything (under RCU)? */
 static bool rtsp_port_expected(const struct nf_conn *ct, __be16 port)
 {
 	const struct nf_conn_help *help = nfct_help(ct);
@@ -1122,7 +1118,7 @@ static bool rtsp_port_expected(const struct nf_conn *ct, __be16 port)
 
 	hlist_for_each_entry_rcu(exp, &help->expectations, lnode)
 		if (!nf_ct_exp_is_expired(exp) &&
-		    exp->tuple.dst.u.udp.port == port)
+		    (!port || exp->tuple.dst.u.udp.port == port))
 			return true;
 	return false;
 }
@@ -2165,7 +2161,7 @@ out:
 		s->hold = NULL;
 	}
 	/* TEARDOWN, or the media started: nothing left to count here. */
-	if (READ_ONCE(conn->indexed) && !rtsp_live_expectations(ct))
+	if (READ_ONCE(conn->indexed) && !rtsp_port_expected(ct, 0))
 		rtsp_host_index(conn, false, false);
 	spin_unlock_bh(&conn->lock);
 adjust:

@@ -32,6 +32,7 @@
 #include <linux/tcp.h>
 #include <linux/netfilter.h>
 
+#include <net/ipv6.h>
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -65,6 +66,17 @@
  * the server's (max_outstanding each).
  */
 #define RTSP_EXPECT_CLASS_ALT	1
+/*
+ * A PLAY expects a session's media again, for a new sender: it starts at
+ * once or not at all, and meanwhile (media_source=any) any host could take
+ * the port's flow.  These expectations get classes of their own, with a
+ * short timeout (at most setup_timeout).
+ */
+#define RTSP_EXPECT_CLASS_REARM	2	/* | RTSP_EXPECT_CLASS_ALT */
+#define RTSP_REARM_TIMEOUT	30U
+#define RTSP_EXPECT_CLASS_MAX	(RTSP_EXPECT_CLASS_REARM | RTSP_EXPECT_CLASS_ALT)
+/* Segments after a gap in the client's bytes dropped before giving up. */
+#define RTSP_GAP_DROPS_MAX	32
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP connection tracking helper");
@@ -93,6 +105,11 @@ static unsigned int max_per_host = 32;
 module_param(max_per_host, uint, 0644);
 MODULE_PARM_DESC(max_per_host,
 		 "max RTSP expectations one client host may hold over all its connections, so that a flood of SETUPs cannot fill the expectation table (default 32, 0: no limit)");
+
+static unsigned int host_prefix6 = 64;
+module_param(host_prefix6, uint, 0444);
+MODULE_PARM_DESC(host_prefix6,
+		 "IPv6 prefix length that is one client host for max_per_host and the held message heads (default 64, as a host has many addresses in its /64; 128 where LAN hosts share one /64)");
 
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
@@ -129,9 +146,11 @@ static enum rtsp_source_policy source_policy __read_mostly;
 /* [0] for IPv4, [1] for IPv6: a family with no prefix falls back to server */
 static struct rtsp_prefix source_prefix[2] __read_mostly;
 
-static struct nf_conntrack_expect_policy rtsp_exp_policy[2] __read_mostly = {
+static struct nf_conntrack_expect_policy rtsp_exp_policy[4] __read_mostly = {
 	{ .name = RTSP_HELPER_NAME },
 	{ .name = RTSP_HELPER_NAME "-alt" },
+	{ .name = RTSP_HELPER_NAME "-play" },
+	{ .name = RTSP_HELPER_NAME "-play-alt" },
 };
 
 /* Two per port of ports=, and two for "rtsp" on 554 when it is not there. */
@@ -167,9 +186,24 @@ enum rtsp_media_state {
  * @expires change only under rtsp_ports_lock too, so that other
  * connections can tell if it is alive.
  */
+/*
+ * The sender of a media flow: the rest of its original tuple is the
+ * media's (UDP to the address the server sends to, port @port).
+ */
+struct rtsp_sender {
+	union nf_inet_addr addr;
+	__be16 port;
+};
+
 struct rtsp_media {
 	struct hlist_node port_node;
-	struct nf_conntrack_tuple child;	/* original tuple of the flow */
+	struct rtsp_sender child;	/* FLOWING: of the newest flow */
+	/*
+	 * FLOWING, the flow before @child, when a PLAY let a new sender in:
+	 * it is not ended then (the new flow may be a stray datagram that
+	 * took the port's expectation), only with the media.
+	 */
+	struct rtsp_sender prev;
 	struct nf_conn *master;		/* the control connection */
 	unsigned long expires;		/* EXPECTED: when that ends */
 	u32 session;			/* hash of the Session id, 0: unknown */
@@ -178,6 +212,7 @@ struct rtsp_media {
 	__be16 client_port;		/* the client's own port behind it */
 	u8 state;			/* enum rtsp_media_state */
 	bool owned;			/* in rtsp_ports[] */
+	bool has_prev;			/* @prev is set */
 	u8 gen;				/* conn->gen of its SETUP */
 };
 
@@ -201,17 +236,26 @@ struct rtsp_stream {
 	/* A split SETUP was dropped at @next_seq, @holdbacks times. */
 	bool holding;
 	u8 holdbacks;
+	/* Segments dropped to wait: for bytes lost before us, or a buffer. */
+	u8 gapdrops;
 	char *hold;			/* RTSP_HOLD_MAX bytes while in use */
 };
 
 struct rtsp_conn {
-	struct rcu_head rcu;
+	union {
+		/* In rtsp_conns from its allocation to its release (@listed). */
+		struct list_head all;
+		struct rcu_head rcu;		/* after it */
+	};
 	/* In rtsp_hosts[] while it may hold expectations (@indexed). */
 	struct hlist_node host_node;
+	struct rtsp_host_bucket *host;	/* of its client, fixed at allocation */
 	struct nf_conn *ct;		/* whose helper data points here */
 	spinlock_t lock;		/* everything below but... */
 	bool indexed;			/* ...these three: the bucket's lock */
-	bool dead;			/* ->destroy ran: never indexed again */
+	bool dead;			/* released: never indexed again */
+	bool listed;			/* rtsp_conns_lock */
+	bool freeing;			/* released, or being released */
 	/* Ports a SETUP is expecting now (cleared, under @lock, after). */
 	u8 pending;
 	bool released;			/* (conn->lock) no port may be held */
@@ -239,17 +283,29 @@ struct rtsp_conn {
  * SETUPs of a host cannot both pass the limit; the walk also drops the
  * connections it meets that hold none, so that idle ones do not pile up.
  * Lock order: conn->lock, then the bucket's lock, then (only tried)
- * another connection's lock.
+ * another connection's lock; rtsp_ports_lock under conn->lock.
+ * rtsp_conns_lock is taken with no other of ours.
  */
 #define RTSP_HOSTS_BITS		8
 
 struct rtsp_host_bucket {
 	spinlock_t lock;		/* writers of @conns */
 	struct hlist_head conns;
+	atomic_t holds;			/* hold buffers of its connections */
 };
 
 static struct rtsp_host_bucket rtsp_hosts[1 << RTSP_HOSTS_BITS];
 static u32 rtsp_hosts_seed __read_mostly;
+
+/*
+ * Every connection state, oldest first.  ctnetlink can take a helper away
+ * from a conntrack ("conntrack -U --helper ''"), and then ->destroy never
+ * runs for it: each new state looks at the oldest ones and frees those
+ * whose conntrack is gone or no longer ours.  Taken alone.
+ */
+static LIST_HEAD(rtsp_conns);
+static DEFINE_SPINLOCK(rtsp_conns_lock);
+#define RTSP_CONNS_GC		2
 
 /*
  * Router ports held by sessions behind NAT, hashed by address and port: a
@@ -280,10 +336,15 @@ struct rtsp_orphan {
 
 static struct hlist_head rtsp_orphans[1 << RTSP_PORTS_BITS];
 
-/* In nf_conn_help::data. */
+/* In nf_conn_help::data (zeroed when the helper is attached). */
 struct nf_ct_rtsp_master {
 	struct rtsp_conn *conn;
+	u32 client_isn;			/* the client's first data byte */
+	u8 syn;				/* RTSP_SYN_* */
 };
+
+#define RTSP_SYN_SEEN		1	/* @client_isn is valid */
+#define RTSP_SYN_DATA		2	/* the SYN carried data (Fast Open) */
 
 /* Rate-limited, so that hostile input cannot flood the log. */
 static void rtsp_log_bad(const struct nf_conn *ct, const char *what,
@@ -319,52 +380,71 @@ void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
-/* Hold buffers allocated, over all connections (max_held_heads). */
+/*
+ * Hold buffers allocated, over all connections (max_held_heads), and per
+ * client host (its bucket: a 16th of them), so that no host can take
+ * them all.
+ */
 static atomic_t rtsp_holds = ATOMIC_INIT(0);
+#define RTSP_HOST_HOLDS(max)	max_t(unsigned int, (max) / 16, 4)
 
-static char *rtsp_hold_alloc(void)
+static char *rtsp_hold_alloc(struct rtsp_conn *conn)
 {
+	unsigned int max = READ_ONCE(max_held_heads);
+	atomic_t *host = &conn->host->holds;
 	char *p;
 
-	if (atomic_inc_return(&rtsp_holds) > READ_ONCE(max_held_heads)) {
-		atomic_dec(&rtsp_holds);
-		return NULL;
-	}
+	if (atomic_inc_return(host) > RTSP_HOST_HOLDS(max))
+		goto none_host;
+	if (atomic_inc_return(&rtsp_holds) > max)
+		goto none;
 	p = kmalloc(RTSP_HOLD_MAX, GFP_ATOMIC);
-	if (!p)
-		atomic_dec(&rtsp_holds);
-	return p;
+	if (p)
+		return p;
+none:
+	atomic_dec(&rtsp_holds);
+none_host:
+	atomic_dec(host);
+	return NULL;
 }
 
-static void rtsp_hold_free(char *p)
+static void rtsp_hold_free(struct rtsp_conn *conn, char *p)
 {
 	if (!p)
 		return;
 	kfree(p);
 	atomic_dec(&rtsp_holds);
+	atomic_dec(&conn->host->holds);
 }
 
 static void rtsp_conn_free_rcu(struct rcu_head *head)
 {
 	struct rtsp_conn *conn = container_of(head, struct rtsp_conn, rcu);
 
-	rtsp_hold_free(conn->stream[IP_CT_DIR_ORIGINAL].hold);
-	rtsp_hold_free(conn->stream[IP_CT_DIR_REPLY].hold);
+	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_ORIGINAL].hold);
+	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_REPLY].hold);
 	kfree(conn);
 }
 
+/* Only for a conntrack sure to be the one it was (its state's @host). */
 static struct rtsp_host_bucket *rtsp_host_bucket(const struct nf_conn *ct)
 {
 	const union nf_inet_addr *a =
 		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
 	u32 seed = rtsp_hosts_seed ^ net_hash_mix(nf_ct_net(ct));
-	u32 h = nf_ct_l3num(ct) == AF_INET ? jhash_1word(a->all[0], seed) :
-					      jhash2(a->all, 2, seed);
+	struct in6_addr host;
+	u32 h;
 
+	if (nf_ct_l3num(ct) == AF_INET) {
+		h = jhash_1word(a->all[0], seed);
+	} else {
+		ipv6_addr_prefix(&host, &a->in6, host_prefix6);
+		h = jhash2((const u32 *)&host, 4, seed);
+	}
 	return &rtsp_hosts[hash_32(h, RTSP_HOSTS_BITS)];
 }
 
-/* Are the clients of @a and @b the same host (for IPv6, its /64)? */
+/* Are the clients of @a and @b the same host (IPv6: host_prefix6)? */
 static bool rtsp_same_host(const struct nf_conn *a, const struct nf_conn *b)
 {
 	const union nf_inet_addr *x =
@@ -377,20 +457,21 @@ static bool rtsp_same_host(const struct nf_conn *a, const struct nf_conn *b)
 		return false;
 	if (nf_ct_l3num(a) == AF_INET)
 		return x->ip == y->ip;
-	return x->all[0] == y->all[0] && x->all[1] == y->all[1];
+	return ipv6_prefix_equal(&x->in6, &y->in6, host_prefix6);
 }
 
 /*
- * rtsp_help() calls this under conn->lock; ->destroy, from nf_ct_delete(),
- * may run at the same time on another CPU and takes no connection lock
- * (it can be called under the conntrack hash lock, which rtsp_help() takes
- * under conn->lock): the bucket's lock orders them.  A reader still on the
- * node when it is added again walks the bucket anew from its head: it may
- * count twice, never miss one.
+ * rtsp_help() calls this under conn->lock; a release (->destroy, from
+ * nf_ct_delete(), or the collector of rtsp_conns) may run at the same time
+ * on another CPU, after conn->lock, and at unload under a conntrack hash
+ * lock, which rtsp_help() takes under conn->lock, without it: the
+ * bucket's lock orders them.  A reader still on the node when it is added
+ * again walks the bucket anew from its head: it may count twice, never
+ * miss one.
  */
 static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 {
-	struct rtsp_host_bucket *b = rtsp_host_bucket(conn->ct);
+	struct rtsp_host_bucket *b = conn->host;
 
 	/* ->destroy may run in process context. */
 	spin_lock_bh(&b->lock);
@@ -459,20 +540,56 @@ static bool rtsp_flow_alive(struct net *net,
  * section): a master whose helper was taken away by ctnetlink never ran
  * ->destroy.
  */
+/* The address the media goes to: behind NAT, the router's it is held at. */
+static const union nf_inet_addr *rtsp_media_addr(const struct rtsp_media *md)
+{
+	return &md->master->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
+}
+
+/* The original tuple of @md's flow from @snd. */
+static void rtsp_sender_tuple(const struct rtsp_media *md,
+			      const struct rtsp_sender *snd,
+			      struct nf_conntrack_tuple *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->src.l3num = nf_ct_l3num(md->master);
+	t->src.u3 = snd->addr;
+	t->src.u.udp.port = snd->port;
+	t->dst.u3 = *rtsp_media_addr(md);
+	t->dst.u.udp.port = md->port;
+	t->dst.protonum = IPPROTO_UDP;
+	t->dst.dir = IP_CT_DIR_ORIGINAL;
+}
+
+/* @md's flow from @snd, with a reference, if it lives. */
+static struct nf_conn *rtsp_find_flow(const struct rtsp_media *md,
+				      const struct rtsp_sender *snd)
+{
+	struct nf_conntrack_tuple t;
+
+	rtsp_sender_tuple(md, snd, &t);
+	return rtsp_flow_get(nf_ct_net(md->master), nf_ct_zone(md->master),
+			     &t, md->master);
+}
+
+/* Does a flow of FLOWING @md live? */
+static bool rtsp_media_flows(const struct rtsp_media *md)
+{
+	struct nf_conn *flow = rtsp_find_flow(md, &md->child);
+
+	if (!flow && md->has_prev)
+		flow = rtsp_find_flow(md, &md->prev);
+	if (flow)
+		nf_ct_put(flow);
+	return flow;
+}
+
 static bool rtsp_media_live(struct net *net, const struct rtsp_media *md)
 {
 	/* Expected, or (FLOWING) expected again by a PLAY. */
 	if (time_before(jiffies, md->expires))
 		return true;
-	return md->state == RTSP_MEDIA_FLOWING &&
-	       rtsp_flow_alive(net, nf_ct_zone(md->master), &md->child,
-			       md->master);
-}
-
-/* The router address an owned media port is held at. */
-static const union nf_inet_addr *rtsp_media_addr(const struct rtsp_media *md)
-{
-	return &md->master->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
+	return md->state == RTSP_MEDIA_FLOWING && rtsp_media_flows(md);
 }
 
 static struct hlist_head *rtsp_orphan_bucket(const struct net *net,
@@ -509,22 +626,24 @@ static bool rtsp_port_busy(struct net *net, u8 family,
 	return false;
 }
 
-/* At the end of its control connection, @md's live flow keeps its port. */
-static void rtsp_media_orphan(struct rtsp_media *md)
+/* At the end of its control connection, @md's live flows keep its port. */
+static void rtsp_media_orphan_flow(struct rtsp_media *md,
+				   const struct rtsp_sender *snd)
 {
 	struct nf_conn *ct = md->master;
 	const union nf_inet_addr *addr = rtsp_media_addr(md);
+	struct nf_conntrack_tuple flow;
 	struct rtsp_orphan *o;
 
-	if (!md->owned || md->state != RTSP_MEDIA_FLOWING ||
-	    !rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &md->child, ct))
+	rtsp_sender_tuple(md, snd, &flow);
+	if (!rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &flow, ct))
 		return;
 	o = kzalloc(sizeof(*o), GFP_ATOMIC);
 	if (!o)
 		return;
 	write_pnet(&o->net, nf_ct_net(ct));
 	o->zone = *nf_ct_zone(ct);
-	o->child = md->child;
+	o->child = flow;
 	o->addr = *addr;
 	o->port = md->port;
 	o->family = nf_ct_l3num(ct);
@@ -534,6 +653,15 @@ static void rtsp_media_orphan(struct rtsp_media *md)
 	spin_unlock(&rtsp_ports_lock);
 	pr_debug("media port %u: held by its flow after the control connection\n",
 		 ntohs(md->port));
+}
+
+static void rtsp_media_orphan(struct rtsp_media *md)
+{
+	if (!md->owned || md->state != RTSP_MEDIA_FLOWING)
+		return;
+	rtsp_media_orphan_flow(md, &md->child);
+	if (md->has_prev)
+		rtsp_media_orphan_flow(md, &md->prev);
 }
 
 /* @md no longer holds a port (conn->lock held). */
@@ -553,10 +681,41 @@ static void rtsp_media_free(struct rtsp_media *md)
  * holds conn->lock while it uses the state, and @released tells it that
  * no port may be taken any more.
  */
+/* Out of rtsp_conns, unless the collector took it out first. */
+static void rtsp_conn_unlist(struct rtsp_conn *conn)
+{
+	spin_lock_bh(&rtsp_conns_lock);
+	if (conn->listed) {
+		list_del(&conn->all);
+		conn->listed = false;
+	}
+	spin_unlock_bh(&rtsp_conns_lock);
+}
+
+/*
+ * Whoever comes first releases @conn, once (the caller keeps it from being
+ * freed meanwhile: an RCU section).
+ */
+static bool rtsp_conn_release_begin(struct rtsp_conn *conn)
+{
+	if (xchg(&conn->freeing, true))
+		return false;
+	rtsp_conn_unlist(conn);
+	return true;
+}
+
+static void rtsp_conn_release_end(struct rtsp_conn *conn)
+{
+	rtsp_host_index(conn, false, true);
+	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+}
+
 static void rtsp_conn_release(struct rtsp_conn *conn)
 {
 	unsigned int i;
 
+	if (!rtsp_conn_release_begin(conn))
+		return;
 	spin_lock_bh(&conn->lock);
 	conn->released = true;
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
@@ -564,8 +723,25 @@ static void rtsp_conn_release(struct rtsp_conn *conn)
 		rtsp_media_free(&conn->media[i]);
 	}
 	spin_unlock_bh(&conn->lock);
-	rtsp_host_index(conn, false, true);
-	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+	rtsp_conn_release_end(conn);
+}
+
+/*
+ * The same when the module goes away: no packet uses @conn, and this may
+ * run under a conntrack hash lock, which rtsp_help() takes under
+ * conn->lock: that is not taken.  A live flow does not keep its port
+ * (nothing would hand it out again).
+ */
+static void rtsp_conn_release_unloading(struct rtsp_conn *conn)
+{
+	unsigned int i;
+
+	if (!rtsp_conn_release_begin(conn))
+		return;
+	conn->released = true;
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		rtsp_media_free(&conn->media[i]);
+	rtsp_conn_release_end(conn);
 }
 
 /* ->destroy: never called under a conntrack hash lock. */
@@ -576,6 +752,66 @@ static void rtsp_destroy(struct nf_conn *ct)
 
 	if (conn)
 		rtsp_conn_release(conn);
+}
+
+static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct);
+
+/*
+ * Is @conn's state left behind (rtsp_conns_lock held)?  Its conntrack is
+ * freed or reused (not referenced, or not confirmed: ours was), or lives
+ * on without our helper (taken away by ctnetlink): ->destroy will never
+ * run for it.  A dying one is left to ->destroy, or to a later look.
+ */
+static bool rtsp_conn_stale(struct rtsp_conn *conn)
+{
+	struct nf_conn *ct = conn->ct;
+	bool stale;
+
+	if (!rtsp_ct_get_not_zero(ct))
+		return true;
+	if (nf_ct_is_dying(ct))
+		stale = false;
+	else
+		stale = !nf_ct_is_confirmed(ct) || rtsp_conn_of(ct) != conn;
+	nf_ct_put(ct);
+	return stale;
+}
+
+/*
+ * List a new state (under RCU), and look at the RTSP_CONNS_GC oldest
+ * others: those left behind are released, the others go to the end of
+ * the list.  They are looked at off the list, with no lock held (a last
+ * nf_ct_put() takes the kernel's locks); a release meanwhile finds them
+ * unlisted.
+ */
+static void rtsp_conn_list(struct rtsp_conn *conn)
+{
+	struct rtsp_conn *old[RTSP_CONNS_GC];
+	unsigned int i, n = 0;
+
+	spin_lock_bh(&rtsp_conns_lock);
+	while (n < RTSP_CONNS_GC && !list_empty(&rtsp_conns)) {
+		old[n] = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
+		list_del(&old[n]->all);
+		old[n++]->listed = false;
+	}
+	list_add_tail(&conn->all, &rtsp_conns);
+	conn->listed = true;
+	spin_unlock_bh(&rtsp_conns_lock);
+
+	for (i = 0; i < n; i++) {
+		if (!rtsp_conn_stale(old[i])) {
+			spin_lock_bh(&rtsp_conns_lock);
+			if (!READ_ONCE(old[i]->freeing)) {
+				list_add_tail(&old[i]->all, &rtsp_conns);
+				old[i]->listed = true;
+			}
+			spin_unlock_bh(&rtsp_conns_lock);
+			continue;
+		}
+		pr_debug("state left behind by a connection freed (its helper was taken away)\n");
+		rtsp_conn_release(old[i]);
+	}
 }
 
 static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
@@ -593,12 +829,14 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	if (!conn)
 		return NULL;
 	conn->ct = ct;
+	conn->host = rtsp_host_bucket(ct);
 	spin_lock_init(&conn->lock);
 	old = cmpxchg(&m->conn, NULL, conn);
 	if (old) {
 		kfree(conn);
 		return old;
 	}
+	rtsp_conn_list(conn);
 	/*
 	 * nf_ct_delete() sets the dying bit, then calls ->destroy, perhaps
 	 * just before our cmpxchg(): then nothing else would free this.
@@ -666,8 +904,6 @@ static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
 	return READ_ONCE(m->conn);
 }
 
-static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
-				       const struct rtsp_media *md);
 static void rtsp_unexpect(struct nf_conn *ct, __be16 port,
 			  const union nf_inet_addr *src);
 
@@ -675,6 +911,8 @@ static void rtsp_unexpect(struct nf_conn *ct, __be16 port,
 void nf_ct_rtsp_media_started(struct nf_conn *child,
 			      struct nf_conntrack_expect *exp)
 {
+	const struct nf_conntrack_tuple *t =
+		&child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	__be16 port = exp->tuple.dst.u.udp.port;
 	struct nf_conn *old = NULL;
 	struct rtsp_conn *conn;
@@ -692,12 +930,22 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	for (i = 0; i < RTSP_MEDIA_MAX && !found; i++) {
 		struct rtsp_media *md = &conn->media[i];
 
-		/* A PLAY expects the media again: the newest flow counts. */
+		/*
+		 * A PLAY expects the media again.  The flow before stays: this
+		 * one may be a stray datagram that took the expectation (any
+		 * host may, with media_source=any), not the stream; both end
+		 * with the media.  The one before them ends now.
+		 */
 		if (md->state != RTSP_MEDIA_FREE && md->port == port) {
-			if (md->state == RTSP_MEDIA_FLOWING)
-				old = rtsp_find_child(exp->master, md);
+			if (md->state == RTSP_MEDIA_FLOWING && md->has_prev)
+				old = rtsp_find_flow(md, &md->prev);
 			spin_lock(&rtsp_ports_lock);
-			md->child = child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+			if (md->state == RTSP_MEDIA_FLOWING) {
+				md->prev = md->child;
+				md->has_prev = true;
+			}
+			md->child.addr = t->src.u3;
+			md->child.port = t->src.u.udp.port;
 			md->state = RTSP_MEDIA_FLOWING;
 			spin_unlock(&rtsp_ports_lock);
 			pr_debug("media port %u: flow started\n", ntohs(port));
@@ -709,14 +957,12 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		return;
 	/*
 	 * One sender at a time: the other senders' expectations of the port
-	 * go (another sender needs a PLAY again), and so does the flow of
-	 * the sender before this one, which would still let it in until
-	 * the UDP timeout, after a TEARDOWN too.
+	 * go (another sender needs a PLAY again).
 	 */
 	rtsp_unexpect(exp->master, port, NULL);
 	if (old) {
 		if (old != child) {
-			pr_debug("media port %u: the last sender's flow ended\n",
+			pr_debug("media port %u: the flow two senders back ended\n",
 				 ntohs(port));
 			nf_ct_kill(old);
 		}
@@ -725,10 +971,15 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 
-static struct nf_conn *rtsp_find_child(struct nf_conn *ct,
-				       const struct rtsp_media *md)
+static void rtsp_kill_flow(const struct rtsp_media *md,
+			   const struct rtsp_sender *snd)
 {
-	return rtsp_flow_get(nf_ct_net(ct), nf_ct_zone(ct), &md->child, ct);
+	struct nf_conn *flow = rtsp_find_flow(md, snd);
+
+	if (flow) {
+		nf_ct_kill(flow);
+		nf_ct_put(flow);
+	}
 }
 
 /*
@@ -773,16 +1024,12 @@ static void rtsp_unexpect(struct nf_conn *ct, __be16 port,
  */
 static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
 {
-	struct nf_conn *child;
-
 	if (md->state != RTSP_MEDIA_FREE)
 		rtsp_unexpect(ct, md->port, NULL);
 	if (md->state == RTSP_MEDIA_FLOWING) {
-		child = rtsp_find_child(ct, md);
-		if (child) {
-			nf_ct_kill(child);
-			nf_ct_put(child);
-		}
+		rtsp_kill_flow(md, &md->child);
+		if (md->has_prev)
+			rtsp_kill_flow(md, &md->prev);
 	}
 	rtsp_media_free(md);
 }
@@ -852,6 +1099,7 @@ static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 	*md = (struct rtsp_media){
 		.master	 = conn->ct,
 		.gen	 = conn->gen,
+		.expires = jiffies + rtsp_exp_policy[0].timeout * HZ,
 		.session = session,
 		.cseq	 = cseq,
 		.port	 = htons(port),
@@ -1145,7 +1393,7 @@ static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
 			     "SETUP not expected");
 		return 0;
 	}
-	b = rtsp_host_bucket(ct);
+	b = conn->host;
 	spin_lock(&b->lock);
 	if (limit)
 		held = rtsp_host_count(b, conn, limit);
@@ -1280,13 +1528,13 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 }
 
 /*
- * Expect the media of @md (again): on the same router port, towards the
- * same client port, from the senders media_source allows or, with @src,
- * from @src (media_source=server).
+ * Expect the media of @md (again, after a PLAY: @rearm): on the same
+ * router port, towards the same client port, from the senders media_source
+ * allows or, with @src, from @src (media_source=server).
  */
 static int rtsp_expect_media(struct rtsp_conn *conn, struct nf_conn *ct,
 			     const struct rtsp_media *md,
-			     const union nf_inet_addr *src)
+			     const union nf_inet_addr *src, bool rearm)
 {
 	const struct nf_ct_helper_expectfn *nat = NULL;
 	struct nf_conntrack_expect *exp;
@@ -1306,6 +1554,8 @@ static int rtsp_expect_media(struct rtsp_conn *conn, struct nf_conn *ct,
 		exp->tuple.src.u3 = *src;
 		exp->class = RTSP_EXPECT_CLASS_ALT;
 	}
+	if (rearm)
+		exp->class |= RTSP_EXPECT_CLASS_REARM;
 	if (md->owned) {
 		exp->saved_addr = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
 		exp->saved_proto.udp.port = md->client_port;
@@ -1408,7 +1658,7 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 		if (md->state != RTSP_MEDIA_EXPECTED || md->gen != conn->gen)
 			continue;
 		for (k = 0; k < conn->n_alt; k++)
-			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
+			rtsp_expect_media(conn, ct, md, &conn->alt[k], false);
 	}
 }
 
@@ -1450,10 +1700,15 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 		pr_debug("SETUP reply: source=%.*s may send the media too\n",
 			 (int)spec.source.len, c->msg + spec.source.off);
 		for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-			const struct rtsp_media *md = &conn->media[i];
+			struct rtsp_media *md = &conn->media[i];
 
-			if (md->state == RTSP_MEDIA_EXPECTED && md->cseq == cseq)
-				rtsp_expect_media(conn, ct, md, &a);
+			if (md->state != RTSP_MEDIA_EXPECTED || md->cseq != cseq ||
+			    rtsp_expect_media(conn, ct, md, &a, false))
+				continue;
+			/* The port is held as long as its expectations. */
+			spin_lock(&rtsp_ports_lock);
+			md->expires = jiffies + rtsp_exp_policy[0].timeout * HZ;
+			spin_unlock(&rtsp_ports_lock);
 		}
 	}
 }
@@ -1566,6 +1821,24 @@ static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
 	}
 }
 
+/* Is the flow @tuple of @md alive?  It lives @timeout at least then. */
+static bool rtsp_refresh_flow(const struct rtsp_media *md,
+			      const struct rtsp_sender *snd,
+			      struct sk_buff *skb, unsigned long timeout)
+{
+	struct nf_conn *flow = rtsp_find_flow(md, snd);
+
+	if (!flow)
+		return false;
+	if (nf_ct_expires(flow) < timeout) {
+		pr_debug("keep-alive: media port %u: %lu s left, refreshed\n",
+			 ntohs(md->port), nf_ct_expires(flow) / HZ);
+		rtsp_ct_refresh(flow, skb, timeout);
+	}
+	nf_ct_put(flow);
+	return true;
+}
+
 /*
  * Any request of the client shows that the session is alive: keep its
  * media flows from timing out while the stream is paused.
@@ -1576,8 +1849,8 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 	/* Within what nf_ct_refresh() takes: a huge value is "a week". */
 	unsigned long timeout = min(READ_ONCE(media_timeout),
 				    RTSP_MEDIA_TIMEOUT_MAX) * HZ;
-	struct nf_conn *child;
 	unsigned int i;
+	bool live;
 
 	if (!timeout)
 		return;
@@ -1586,19 +1859,15 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 
 		if (md->state != RTSP_MEDIA_FLOWING)
 			continue;
-		child = rtsp_find_child(ct, md);
-		if (!child) {
+		live = rtsp_refresh_flow(md, &md->child, skb, timeout);
+		if (md->has_prev)
+			live |= rtsp_refresh_flow(md, &md->prev, skb, timeout);
+		/* Gone, and not expected again by a PLAY: the media ended. */
+		if (!live && !time_before(jiffies, md->expires)) {
 			pr_debug("keep-alive: media port %u: flow gone\n",
 				 ntohs(md->port));
-			rtsp_media_free(md);
-			continue;
+			rtsp_media_end(ct, md);
 		}
-		if (nf_ct_expires(child) < timeout) {
-			pr_debug("keep-alive: media port %u: %lu s left, refreshed\n",
-				 ntohs(md->port), nf_ct_expires(child) / HZ);
-			rtsp_ct_refresh(child, skb, timeout);
-		}
-		nf_ct_put(child);
 	}
 }
 
@@ -1612,9 +1881,11 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
-	unsigned int i, k, held = 0, limit = READ_ONCE(max_per_host);
-	struct rtsp_host_bucket *b;
-	bool counted = false, again;
+	unsigned int i, k, want = 0, allowed, limit = READ_ONCE(max_per_host);
+	unsigned long timeout = min(setup_timeout, RTSP_REARM_TIMEOUT) * HZ;
+	struct rtsp_host_bucket *b = conn->host;
+	bool again[RTSP_MEDIA_MAX] = { };
+	bool refused = false;
 
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
 		struct rtsp_media *md = &conn->media[i];
@@ -1622,36 +1893,54 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		if (md->state != RTSP_MEDIA_FLOWING ||
 		    (session && md->session && md->session != session))
 			continue;
-		/* A port expected again counts for max_per_host, as at SETUP. */
-		again = rtsp_port_expected(ct, md->port);
-		if (limit && !again) {
-			if (!counted) {
-				b = rtsp_host_bucket(ct);
-				spin_lock(&b->lock);
-				held = rtsp_host_count(b, conn, limit);
-				spin_unlock(&b->lock);
+		/* A port not expected now counts for max_per_host, as at SETUP. */
+		again[i] = rtsp_port_expected(ct, md->port);
+		want += !again[i];
+	}
+	/* Counted and reserved under the bucket's lock, as a SETUP's ports. */
+	allowed = want;
+	if (limit && want) {
+		spin_lock(&b->lock);
+		k = rtsp_host_count(b, conn, limit);
+		allowed = k >= limit ? 0 : min(want, limit - k);
+		if (allowed && !conn->dead) {
+			if (!conn->indexed) {
+				hlist_add_head_rcu(&conn->host_node, &b->conns);
+				WRITE_ONCE(conn->indexed, true);
 			}
-			counted = true;
-			if (held >= limit) {
-				rtsp_log_bad(ct, "client holds max_per_host expectations",
-					     "PLAY not expected again");
+			WRITE_ONCE(conn->pending, allowed);
+		}
+		spin_unlock(&b->lock);
+	}
+	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+		struct rtsp_media *md = &conn->media[i];
+
+		if (md->state != RTSP_MEDIA_FLOWING ||
+		    (session && md->session && md->session != session))
+			continue;
+		if (!again[i]) {
+			if (!allowed) {
+				refused = true;
 				continue;
 			}
+			allowed--;
 		}
-		if (!rtsp_expect_media(conn, ct, md, NULL)) {
-			held += !again;
+		if (!rtsp_expect_media(conn, ct, md, NULL, true)) {
 			spin_lock(&rtsp_ports_lock);
-			md->expires = jiffies + rtsp_exp_policy[0].timeout * HZ;
+			md->expires = jiffies + timeout;
 			spin_unlock(&rtsp_ports_lock);
 			pr_debug("PLAY: media port %u expected again\n",
 				 ntohs(md->port));
-			/* Counted against max_per_host again. */
-			if (!READ_ONCE(conn->indexed))
-				rtsp_host_index(conn, true, false);
 		}
 		for (k = 0; k < conn->n_alt; k++)
-			rtsp_expect_media(conn, ct, md, &conn->alt[k]);
+			rtsp_expect_media(conn, ct, md, &conn->alt[k], true);
 	}
+	if (conn->pending)
+		/* Its expectations now count for themselves. */
+		smp_store_release(&conn->pending, 0);
+	if (refused)
+		rtsp_log_bad(ct, "client holds max_per_host expectations",
+			     "PLAY not expected again");
 }
 
 /*
@@ -1691,6 +1980,7 @@ struct rtsp_pkt {
 	bool natted;			/* NATed, with nf_nat_rtsp loaded */
 	bool may_hold;			/* a split SETUP may be held back */
 	bool held_back;			/* it was: drop the packet */
+	bool gap;			/* dropped to wait (stream->gapdrops) */
 };
 
 /* Act on one whole message (its head, at least) at @c->msg. */
@@ -1834,10 +2124,16 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				ret = NF_DROP;
 			} else if (s && avail <= RTSP_HOLD_MAX) {
 				if (!s->hold)
-					s->hold = rtsp_hold_alloc();
+					s->hold = rtsp_hold_alloc(conn);
 				if (s->hold) {
 					memcpy(s->hold, c->msg, avail);
 					s->held = avail;
+				} else if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL &&
+					   s->gapdrops < RTSP_GAP_DROPS_MAX) {
+					/* It comes again, when one may be free. */
+					pr_debug("no buffer to hold a message head: segment dropped\n");
+					pk->gap = true;
+					ret = NF_DROP;
 				} else {
 					rtsp_lost(conn, ct, ctinfo,
 						  "max_held_heads reached, or no memory, to hold a message head");
@@ -2013,6 +2309,43 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 	return ok;
 }
 
+/*
+ * The client's SYN tells where its bytes begin: a first segment lost
+ * before the router then shows as a gap, not as the start of a message.
+ * Data in a SYN (TCP Fast Open) is not parsed: the client's bytes are not
+ * followed then.
+ */
+static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
+		     struct nf_conn *ct)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	const struct tcphdr *th;
+	struct tcphdr _tcph;
+
+	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
+	if (!th || !th->syn || th->ack)
+		return;
+	WRITE_ONCE(m->client_isn, ntohl(th->seq) + 1);
+	WRITE_ONCE(m->syn, RTSP_SYN_SEEN |
+		   (skb->len > protoff + th->doff * 4 ? RTSP_SYN_DATA : 0));
+}
+
+/* Where the client's bytes begin, before its first segment is parsed. */
+static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
+			      enum ip_conntrack_info ctinfo,
+			      struct rtsp_stream *s)
+{
+	const struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	u8 syn = READ_ONCE(m->syn);
+
+	if (syn & RTSP_SYN_DATA)
+		rtsp_lost(conn, ct, ctinfo, "data in the SYN (TCP Fast Open)");
+	if (syn & RTSP_SYN_SEEN) {
+		s->next_seq = READ_ONCE(m->client_isn);
+		s->synced = true;
+	}
+}
+
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
@@ -2031,6 +2364,10 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	const u8 *first;
 	u8 _first;
 
+	if (ctinfo == IP_CT_NEW) {
+		rtsp_syn(skb, protoff, ct);
+		return NF_ACCEPT;
+	}
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
 	/*
@@ -2095,12 +2432,22 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 
 	conn = rtsp_conn_get(ct);
 	if (!conn) {
-		ret = rtsp_payload(c, &pk, 0, ct, ctinfo, NULL, NULL);
+		/*
+		 * Without a stream to follow, a segment could begin inside a
+		 * message: the client's are not parsed.
+		 */
+		if (dir == IP_CT_DIR_ORIGINAL)
+			rtsp_log_bad(ct, "no memory for the connection's state",
+				     "client not followed");
+		else
+			ret = rtsp_payload(c, &pk, 0, ct, ctinfo, NULL, NULL);
 		goto adjust;
 	}
 
 	spin_lock_bh(&conn->lock);
 	s = &conn->stream[dir];
+	if (!s->synced && dir == IP_CT_DIR_ORIGINAL)
+		rtsp_client_start(conn, ct, ctinfo, s);
 	saved = *s;
 	pk.may_hold = pk.natted && dir == IP_CT_DIR_ORIGINAL &&
 		      s->holdbacks < RTSP_HOLDBACK_MAX && !conn->garbage;
@@ -2118,7 +2465,23 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 			ret = NF_DROP;
 			goto out;
 		}
-		/* Bytes were lost to us: start afresh at this segment. */
+		/*
+		 * The client's bytes before this segment were lost before
+		 * they reached us: it may begin inside a message, whose body
+		 * could pass for a SETUP.  It waits for them (dropped: the
+		 * client sends it again after them); if they never come,
+		 * the client is not followed any more.
+		 */
+		if (dir == IP_CT_DIR_ORIGINAL && !conn->garbage) {
+			if (s->gapdrops < RTSP_GAP_DROPS_MAX) {
+				pr_debug("client bytes lost before the router: segment dropped until they come\n");
+				pk.gap = true;
+				ret = NF_DROP;
+				goto out;
+			}
+			rtsp_lost(conn, ct, ctinfo, "client bytes never seen");
+		}
+		/* The server's bytes were lost to us: start afresh here. */
 		s->held = 0;
 		s->skip = 0;
 	}
@@ -2151,13 +2514,15 @@ out:
 			saved.holding = true;
 			saved.holdbacks++;
 		}
+		saved.gapdrops += pk.gap;
 		*s = saved;
 	} else if (after(s->next_seq, saved.next_seq) || !saved.synced) {
 		s->holding = false;
 		s->holdbacks = 0;
+		s->gapdrops = 0;
 	}
 	if (!s->held && s->hold) {
-		rtsp_hold_free(s->hold);
+		rtsp_hold_free(conn, s->hold);
 		s->hold = NULL;
 	}
 	/* TEARDOWN, or the media started: nothing left to count here. */
@@ -2244,10 +2609,10 @@ static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 
 	rtsp_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, RTSP_HELPER_NAME,
 			    RTSP_PORT, port, i, rtsp_exp_policy,
-			    RTSP_EXPECT_CLASS_ALT, rtsp_help, THIS_MODULE);
+			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
 	rtsp_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, RTSP_HELPER_NAME,
 			    RTSP_PORT, port, i, rtsp_exp_policy,
-			    RTSP_EXPECT_CLASS_ALT, rtsp_help, THIS_MODULE);
+			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
 	h[0].destroy = rtsp_destroy;
 	h[1].destroy = rtsp_destroy;
 	rtsp_helpers_c += 2;
@@ -2260,6 +2625,8 @@ static int __init nf_conntrack_rtsp_init(void)
 	unsigned int i, len = 0;
 	int ret;
 
+	BUILD_BUG_ON(ARRAY_SIZE(rtsp_exp_policy) != RTSP_EXPECT_CLASS_MAX + 1 ||
+		     ARRAY_SIZE(rtsp_exp_policy) > NF_CT_MAX_EXPECT_CLASSES);
 	BUILD_BUG_ON(sizeof(struct nf_ct_rtsp_master) >
 		     sizeof_field(struct nf_conn_help, data));
 
@@ -2277,9 +2644,16 @@ static int __init nf_conntrack_rtsp_init(void)
 		pr_err("setup_timeout must be at least 1 second\n");
 		return -EINVAL;
 	}
+	if (!host_prefix6 || host_prefix6 > 128) {
+		pr_err("host_prefix6=%u: must be 1..128\n", host_prefix6);
+		return -EINVAL;
+	}
 	for (i = 0; i < ARRAY_SIZE(rtsp_exp_policy); i++) {
 		rtsp_exp_policy[i].max_expected = max_outstanding;
 		rtsp_exp_policy[i].timeout = setup_timeout;
+		if (i & RTSP_EXPECT_CLASS_REARM)
+			rtsp_exp_policy[i].timeout = min(setup_timeout,
+							 RTSP_REARM_TIMEOUT);
 	}
 	rtsp_hosts_seed = get_random_u32();
 	for (i = 0; i < ARRAY_SIZE(rtsp_hosts); i++)
@@ -2323,10 +2697,8 @@ static int __init nf_conntrack_rtsp_init(void)
 
 /*
  * Free the state of connections that still have our helper, while their
- * conntrack is sure to live.  This runs under a conntrack hash lock,
- * which rtsp_help() may take under conn->lock (nf_ct_kill() of a media
- * flow): no packet uses the state any more (rtsp_unloading), so
- * conn->lock is not needed.
+ * conntrack is sure to live.  This runs under a conntrack hash lock; no
+ * packet uses the state any more (rtsp_unloading).
  */
 static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 {
@@ -2334,7 +2706,6 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 	struct nf_conn_help *help = nfct_help(ct);
 	struct nf_ct_rtsp_master *m;
 	struct rtsp_conn *conn;
-	unsigned int i;
 
 	if (!help)
 		return 0;
@@ -2344,12 +2715,33 @@ static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 	m = nfct_help_data(ct);
 	conn = xchg(&m->conn, NULL);
 	if (conn) {
-		for (i = 0; i < RTSP_MEDIA_MAX; i++)
-			rtsp_media_free(&conn->media[i]);
-		rtsp_host_index(conn, false, true);
-		call_rcu(&conn->rcu, rtsp_conn_free_rcu);
+		rcu_read_lock();
+		rtsp_conn_release_unloading(conn);
+		rcu_read_unlock();
 	}
 	return 0;
+}
+
+/* Then those left behind by connections that lost our helper. */
+static void rtsp_conns_drain(void)
+{
+	struct rtsp_conn *conn;
+
+	rcu_read_lock();
+	for (;;) {
+		spin_lock_bh(&rtsp_conns_lock);
+		conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
+						all);
+		if (conn) {
+			list_del(&conn->all);
+			conn->listed = false;
+		}
+		spin_unlock_bh(&rtsp_conns_lock);
+		if (!conn)
+			break;
+		rtsp_conn_release_unloading(conn);
+	}
+	rcu_read_unlock();
 }
 
 static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
@@ -2373,6 +2765,7 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	synchronize_rcu();
 	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
+	rtsp_conns_drain();
 	rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
 	synchronize_rcu();
 	rtsp_helpers_unregister(rtsp_helpers, rtsp_helpers_c);

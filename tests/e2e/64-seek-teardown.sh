@@ -23,8 +23,8 @@
 # Controls: without the TEARDOWN fix of issue 15 (rtsp_media_end() ending
 # only an EXPECTED media's expectation) the re-armed expectation outlives
 # the TEARDOWN and "after TEARDOWN, a new sender" FAILs (40 arrive);
-# without the end of the last sender's flow at a new flow, "after
-# TEARDOWN, the first sender" FAILs; without the PLAY re-arm, "after the
+# without the end of the sender's flow before the last at TEARDOWN,
+# "after TEARDOWN, the first sender" FAILs; without the PLAY re-arm, "after the
 # seek" FAILs.
 
 # shellcheck source=lib.sh

@@ -8,9 +8,10 @@
 # What the tests assert is the PLAY re-arm (README, "How it works"): the
 # SETUP expects the media, and each PLAY of a session whose media flowed
 # (a seek, a rewind, the end of a PAUSE) expects them again, on the same
-# router port towards the same decoder port, for setup_timeout; the first
-# new flow uses that expectation up and ends the flow of the sender before
-# it. A new sender without a PLAY is not let in.
+# router port towards the same decoder port, for 30 s (at most
+# setup_timeout); the first new flow uses that expectation up, the flow
+# of the sender before it stays until the session ends. A new sender
+# without a PLAY is not let in.
 #
 # A session is an rtsp_raw.py client (the decoder) talking to the raw
 # RTSP server on the VoD manager (rb_server): OPTIONS and SETUP with

@@ -522,6 +522,12 @@ static struct hlist_head *rtsp_port_bucket(const struct net *net,
  * The flow of @tuple, with a reference, if it lives (and, with @master,
  * is that master's child).
  */
+/*
+ * Our conntrack lookups in progress on this CPU: a lookup reaps the expired
+ * entries it meets and may call ->destroy inline, under our locks.
+ */
+static DEFINE_PER_CPU(unsigned int, rtsp_lookups);
+
 static struct nf_conn *rtsp_flow_get(struct net *net,
 				     const struct nf_conntrack_zone *zone,
 				     const struct nf_conntrack_tuple *tuple,
@@ -530,7 +536,9 @@ static struct nf_conn *rtsp_flow_get(struct net *net,
 	const struct nf_conntrack_tuple_hash *h;
 	struct nf_conn *child;
 
+	this_cpu_inc(rtsp_lookups);
 	h = nf_conntrack_find_get(net, zone, tuple);
+	this_cpu_dec(rtsp_lookups);
 	if (!h)
 		return NULL;
 	child = nf_ct_tuplehash_to_ctrack(h);
@@ -785,12 +793,12 @@ static void rtsp_conn_release(struct rtsp_conn *conn, bool orphan)
 }
 
 /*
- * ->destroy may run inline in a conntrack lookup (it reaps the expired
- * entries it meets), and we look flows up under conn->lock and
- * rtsp_ports_lock; the unload sweep runs under a conntrack hash lock,
- * which such a lookup may take: the release, which takes ours, is left to
- * a work item.  When the module goes away a live flow does not keep its
- * port (nothing would hand it out again).
+ * ->destroy may run inline in a conntrack lookup of ours (it reaps the
+ * expired entries it meets), under conn->lock or rtsp_ports_lock; the
+ * unload sweep runs under a conntrack hash lock, which such a lookup may
+ * take: then the release, which takes ours, is left to a work item.  When
+ * the module goes away a live flow does not keep its port (nothing would
+ * hand it out again).
  */
 static LLIST_HEAD(rtsp_releases);
 
@@ -817,6 +825,10 @@ static void rtsp_destroy(struct nf_conn *ct)
 
 	if (!conn || !rtsp_conn_release_begin(conn))
 		return;
+	if (!this_cpu_read(rtsp_lookups) && !READ_ONCE(rtsp_unloading)) {
+		rtsp_conn_release_rest(conn, true);
+		return;
+	}
 	/* Off rtsp_conns: its node is free for the list of releases. */
 	if (llist_add(&conn->release, &rtsp_releases))
 		schedule_work(&rtsp_release_work);

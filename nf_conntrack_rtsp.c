@@ -73,7 +73,7 @@
  * short timeout (at most setup_timeout).
  */
 #define RTSP_EXPECT_CLASS_REARM	2	/* | RTSP_EXPECT_CLASS_ALT */
-#define RTSP_REARM_TIMEOUT	30U
+#define RTSP_REARM_TIMEOUT	120U
 #define RTSP_EXPECT_CLASS_MAX	(RTSP_EXPECT_CLASS_REARM | RTSP_EXPECT_CLASS_ALT)
 /*
  * Segments after a gap in the client's bytes dropped before giving up, and

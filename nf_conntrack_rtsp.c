@@ -354,7 +354,7 @@ struct nf_ct_rtsp_master {
 	u32 client_isn;			/* the client's first data byte */
 	u32 resync_isn;			/* ...of a new connection on the tuple */
 	u8 syn;				/* RTSP_SYN_* */
-	u8 resync;			/* RTSP_RESYNC_* */
+	u32 resync;			/* RTSP_RESYNC_* (cmpxchg) */
 	bool unseen;			/* client bytes went by without state */
 };
 
@@ -597,28 +597,6 @@ static bool rtsp_sender_eq(const struct rtsp_sender *a,
 			   const struct rtsp_sender *b)
 {
 	return a->port == b->port && nf_inet_addr_cmp(&a->addr, &b->addr);
-}
-
-/*
- * A third flow of @md comes: of the two before it, the idlest (the stream
- * renews its flow's timeout with each datagram, a stray datagram's flow
- * runs down) is returned, with a reference, to be ended; *@keep_prev tells
- * whether @md->prev is the one that stays.
- */
-static struct nf_conn *rtsp_media_idlest(const struct rtsp_media *md,
-					 bool *keep_prev)
-{
-	struct nf_conn *pf = rtsp_find_flow(md, &md->prev);
-	struct nf_conn *cf = rtsp_find_flow(md, &md->child);
-
-	*keep_prev = pf && (!cf || nf_ct_expires(cf) <= nf_ct_expires(pf));
-	if (*keep_prev) {
-		nf_ct_put(pf);
-		return cf;
-	}
-	if (cf)
-		nf_ct_put(cf);
-	return pf;
 }
 
 /* Does a flow of FLOWING @md live? */
@@ -1002,7 +980,6 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	const struct nf_conntrack_tuple *t =
 		&child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	__be16 port = exp->tuple.dst.u.udp.port;
-	struct nf_conn *old = NULL;
 	struct rtsp_sender snd;
 	struct rtsp_conn *conn;
 	bool found = false;
@@ -1020,7 +997,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	spin_lock_bh(&conn->lock);
 	for (i = 0; i < RTSP_MEDIA_MAX && !found; i++) {
 		struct rtsp_media *md = &conn->media[i];
-		bool shift = false, keep_prev = false;
+		bool shift = false;
 
 		if (md->state == RTSP_MEDIA_FREE || md->port != port)
 			continue;
@@ -1029,17 +1006,23 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		 * A PLAY expects the media again.  The flow before stays: this
 		 * one may be a stray datagram that took the expectation (any
 		 * host may, with media_source=any), not the stream; both end
-		 * with the media.  Of three, the idlest of the two before
-		 * ends.  A sender seen before whose flow was gone is the same.
+		 * with the media.  A sender seen before whose flow was gone
+		 * is the same.
 		 */
 		if (md->state == RTSP_MEDIA_FLOWING &&
 		    !rtsp_sender_eq(&md->child, &snd)) {
 			shift = true;
-			if (md->has_prev && !rtsp_sender_eq(&md->prev, &snd))
-				old = rtsp_media_idlest(md, &keep_prev);
+			/*
+			 * Of three, the oldest is forgotten, not ended (a
+			 * keep-alive leaves no way to tell which one idles):
+			 * it lives on while datagrams come, holding its port.
+			 */
+			if (md->has_prev && !rtsp_sender_eq(&md->prev, &snd) &&
+			    md->owned)
+				rtsp_media_orphan_flow(md, &md->prev);
 		}
 		spin_lock(&rtsp_ports_lock);
-		if (shift && !keep_prev) {
+		if (shift) {
 			md->prev = md->child;
 			md->has_prev = true;
 		}
@@ -1058,14 +1041,6 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	 * go (another sender needs a PLAY again).
 	 */
 	rtsp_unexpect(exp->master, port, NULL);
-	if (old) {
-		if (old != child) {
-			pr_debug("media port %u: the idlest of the two flows before ended\n",
-				 ntohs(port));
-			nf_ct_kill(old);
-		}
-		nf_ct_put(old);
-	}
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 

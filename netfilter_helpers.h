@@ -133,25 +133,6 @@ static inline void rtsp_ct_refresh(struct nf_conn *ct,
 #endif
 
 /*
- * A reference to a conntrack found under RCU, which may be on its way out
- * (SLAB_TYPESAFE_BY_RCU: the caller checks it is still the one it wanted).
- * Its fields are read after the count went up, as nf_conntrack_find_get()
- * does.  5.19 made the count a refcount_t.
- */
-static inline bool rtsp_ct_get_not_zero(struct nf_conn *ct)
-{
-#ifdef RTSP_HAVE_CT_USE_REFCOUNT
-	if (!refcount_inc_not_zero(&ct->ct_general.use))
-		return false;
-#else
-	if (!atomic_inc_not_zero(&ct->ct_general.use))
-		return false;
-#endif
-	smp_acquire__after_ctrl_dep();
-	return true;
-}
-
-/*
  * Newer APIs under their mainline names on older kernels.
  */
 

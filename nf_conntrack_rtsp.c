@@ -73,10 +73,14 @@
  * short timeout (at most setup_timeout).
  */
 #define RTSP_EXPECT_CLASS_REARM	2	/* | RTSP_EXPECT_CLASS_ALT */
-#define RTSP_REARM_TIMEOUT	30U
+#define RTSP_REARM_TIMEOUT	120U
 #define RTSP_EXPECT_CLASS_MAX	(RTSP_EXPECT_CLASS_REARM | RTSP_EXPECT_CLASS_ALT)
-/* Segments after a gap in the client's bytes dropped before giving up. */
-#define RTSP_GAP_DROPS_MAX	32
+/*
+ * Segments after a gap in the client's bytes dropped before giving up, and
+ * segments that need a free hold buffer.
+ */
+#define RTSP_GAP_DROPS_MAX	64
+#define RTSP_NOHOLD_DROPS_MAX	4
 
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP connection tracking helper");
@@ -176,16 +180,9 @@ static bool rtsp_unloading;
 enum rtsp_media_state {
 	RTSP_MEDIA_FREE,
 	RTSP_MEDIA_EXPECTED,		/* an expectation waits for it */
-	RTSP_MEDIA_FLOWING,		/* @child is its conntrack */
+	RTSP_MEDIA_FLOWING,		/* @child sends its newest flow */
 };
 
-/*
- * A media port of a session.  Behind NAT it holds its router port in
- * rtsp_ports[] (@owned), at the address the server of @master sends to:
- * its key does not change while it is there, and @state, @child and
- * @expires change only under rtsp_ports_lock too, so that other
- * connections can tell if it is alive.
- */
 /*
  * The sender of a media flow: the rest of its original tuple is the
  * media's (UDP to the address the server sends to, port @port).
@@ -194,6 +191,15 @@ struct rtsp_sender {
 	union nf_inet_addr addr;
 	__be16 port;
 };
+
+/*
+ * A media port of a session.  Behind NAT it holds its router port in
+ * rtsp_ports[] (@owned), at the address the server of @master sends to:
+ * its key does not change while it is there, and @state, @child, @prev
+ * and @expires change only under rtsp_ports_lock too, so that other
+ * connections can tell if it is alive.  @master is referenced by the
+ * connection's state (rtsp_conn_get()).
+ */
 
 struct rtsp_media {
 	struct hlist_node port_node;
@@ -245,17 +251,20 @@ struct rtsp_conn {
 	union {
 		/* In rtsp_conns from its allocation to its release (@listed). */
 		struct list_head all;
-		struct rcu_head rcu;		/* after it */
+		/* Then in rtsp_releases, or not. */
+		struct llist_node release;
+		struct rcu_head rcu;		/* after them */
 	};
 	/* In rtsp_hosts[] while it may hold expectations (@indexed). */
 	struct hlist_node host_node;
 	struct rtsp_host_bucket *host;	/* of its client, fixed at allocation */
-	struct nf_conn *ct;		/* whose helper data points here */
-	spinlock_t lock;		/* everything below but... */
-	bool indexed;			/* ...these three: the bucket's lock */
-	bool dead;			/* released: never indexed again */
-	bool listed;			/* rtsp_conns_lock */
-	bool freeing;			/* released, or being released */
+	/* Whose helper data points here: referenced while this lives. */
+	struct nf_conn *ct;
+	spinlock_t lock;		/* what follows, but where said */
+	u32 freeing;			/* (cmpxchg) released, or being released */
+	bool indexed;			/* (the bucket's lock) */
+	bool dead;			/* (the bucket's lock) never indexed again */
+	bool listed;			/* (rtsp_conns_lock) */
 	/* Ports a SETUP is expecting now (cleared, under @lock, after). */
 	u8 pending;
 	bool released;			/* (conn->lock) no port may be held */
@@ -335,16 +344,27 @@ struct rtsp_orphan {
 };
 
 static struct hlist_head rtsp_orphans[1 << RTSP_PORTS_BITS];
+/* Records in rtsp_orphans[] (rtsp_ports_lock), up to RTSP_ORPHANS_MAX. */
+static unsigned int rtsp_orphans_n;
+#define RTSP_ORPHANS_MAX	4096
 
 /* In nf_conn_help::data (zeroed when the helper is attached). */
 struct nf_ct_rtsp_master {
 	struct rtsp_conn *conn;
 	u32 client_isn;			/* the client's first data byte */
+	u32 resync_isn;			/* ...of a new connection on the tuple */
 	u8 syn;				/* RTSP_SYN_* */
+	u8 resync;			/* RTSP_RESYNC_* */
+	bool unseen;			/* client bytes went by without state */
 };
 
 #define RTSP_SYN_SEEN		1	/* @client_isn is valid */
 #define RTSP_SYN_DATA		2	/* the SYN carried data (Fast Open) */
+#define RTSP_SYN_PICKUP		4	/* picked up mid-stream, with no SYN */
+
+/* A SYN of the client on an established connection, then its SYN/ACK. */
+#define RTSP_RESYNC_SYN		1
+#define RTSP_RESYNC_DONE	2
 
 /* Rate-limited, so that hostile input cannot flood the log. */
 static void rtsp_log_bad(const struct nf_conn *ct, const char *what,
@@ -382,11 +402,11 @@ EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
 /*
  * Hold buffers allocated, over all connections (max_held_heads), and per
- * client host (its bucket: a 16th of them), so that no host can take
- * them all.
+ * client host bucket (a 256th of them, 4 at least), so that one host, or
+ * a few, cannot take them all.
  */
 static atomic_t rtsp_holds = ATOMIC_INIT(0);
-#define RTSP_HOST_HOLDS(max)	max_t(unsigned int, (max) / 16, 4)
+#define RTSP_HOST_HOLDS(max)	max_t(unsigned int, (max) >> RTSP_HOSTS_BITS, 4)
 
 static char *rtsp_hold_alloc(struct rtsp_conn *conn)
 {
@@ -423,6 +443,7 @@ static void rtsp_conn_free_rcu(struct rcu_head *head)
 
 	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_ORIGINAL].hold);
 	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_REPLY].hold);
+	nf_ct_put(conn->ct);
 	kfree(conn);
 }
 
@@ -501,6 +522,12 @@ static struct hlist_head *rtsp_port_bucket(const struct net *net,
  * The flow of @tuple, with a reference, if it lives (and, with @master,
  * is that master's child).
  */
+/*
+ * Our conntrack lookups in progress on this CPU: a lookup reaps the expired
+ * entries it meets and may call ->destroy inline, under our locks.
+ */
+static DEFINE_PER_CPU(unsigned int, rtsp_lookups);
+
 static struct nf_conn *rtsp_flow_get(struct net *net,
 				     const struct nf_conntrack_zone *zone,
 				     const struct nf_conntrack_tuple *tuple,
@@ -509,7 +536,9 @@ static struct nf_conn *rtsp_flow_get(struct net *net,
 	const struct nf_conntrack_tuple_hash *h;
 	struct nf_conn *child;
 
+	this_cpu_inc(rtsp_lookups);
 	h = nf_conntrack_find_get(net, zone, tuple);
+	this_cpu_dec(rtsp_lookups);
 	if (!h)
 		return NULL;
 	child = nf_ct_tuplehash_to_ctrack(h);
@@ -532,14 +561,6 @@ static bool rtsp_flow_alive(struct net *net,
 	return child;
 }
 
-/*
- * Does @md, in rtsp_ports[] of @net, still hold its port (rtsp_ports_lock
- * held)?  Its expectation until it would have timed out, then its flow
- * while that lives: a flow ends with no word to us, so look.  @md->master
- * is only read (conntracks are SLAB_TYPESAFE_BY_RCU, and we are in an RCU
- * section): a master whose helper was taken away by ctnetlink never ran
- * ->destroy.
- */
 /* The address the media goes to: behind NAT, the router's it is held at. */
 static const union nf_inet_addr *rtsp_media_addr(const struct rtsp_media *md)
 {
@@ -572,6 +593,34 @@ static struct nf_conn *rtsp_find_flow(const struct rtsp_media *md,
 			     &t, md->master);
 }
 
+static bool rtsp_sender_eq(const struct rtsp_sender *a,
+			   const struct rtsp_sender *b)
+{
+	return a->port == b->port && nf_inet_addr_cmp(&a->addr, &b->addr);
+}
+
+/*
+ * A third flow of @md comes: of the two before it, the idlest (the stream
+ * renews its flow's timeout with each datagram, a stray datagram's flow
+ * runs down) is returned, with a reference, to be ended; *@keep_prev tells
+ * whether @md->prev is the one that stays.
+ */
+static struct nf_conn *rtsp_media_idlest(const struct rtsp_media *md,
+					 bool *keep_prev)
+{
+	struct nf_conn *pf = rtsp_find_flow(md, &md->prev);
+	struct nf_conn *cf = rtsp_find_flow(md, &md->child);
+
+	*keep_prev = pf && (!cf || nf_ct_expires(cf) <= nf_ct_expires(pf));
+	if (*keep_prev) {
+		nf_ct_put(pf);
+		return cf;
+	}
+	if (cf)
+		nf_ct_put(cf);
+	return pf;
+}
+
 /* Does a flow of FLOWING @md live? */
 static bool rtsp_media_flows(const struct rtsp_media *md)
 {
@@ -584,7 +633,13 @@ static bool rtsp_media_flows(const struct rtsp_media *md)
 	return flow;
 }
 
-static bool rtsp_media_live(struct net *net, const struct rtsp_media *md)
+/*
+ * Does @md, in rtsp_ports[], still hold its port (rtsp_ports_lock held)?
+ * Its expectations until they would have timed out, then its flows while
+ * they live: a flow ends with no word to us, so look.  @md->master lives
+ * as long as its connection's state, which @md is part of.
+ */
+static bool rtsp_media_live(const struct rtsp_media *md)
 {
 	/* Expected, or (FLOWING) expected again by a PLAY. */
 	if (time_before(jiffies, md->expires))
@@ -610,7 +665,7 @@ static bool rtsp_port_busy(struct net *net, u8 family,
 		if (md->port == port && nf_ct_l3num(md->master) == family &&
 		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
 		    net_eq(nf_ct_net(md->master), net) &&
-		    rtsp_media_live(net, md))
+		    rtsp_media_live(md))
 			return true;
 	hlist_for_each_entry_safe(o, tmp, rtsp_orphan_bucket(net, addr, port),
 				  node) {
@@ -621,6 +676,7 @@ static bool rtsp_port_busy(struct net *net, u8 family,
 		if (rtsp_flow_alive(net, &o->zone, &o->child, NULL))
 			return true;
 		hlist_del(&o->node);
+		rtsp_orphans_n--;
 		kfree(o);
 	}
 	return false;
@@ -635,6 +691,10 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 	struct nf_conntrack_tuple flow;
 	struct rtsp_orphan *o;
 
+	/* Not for a namespace going away (rtsp_net_exit() has run). */
+	if (!check_net(nf_ct_net(ct)) ||
+	    READ_ONCE(rtsp_orphans_n) >= RTSP_ORPHANS_MAX)
+		return;
 	rtsp_sender_tuple(md, snd, &flow);
 	if (!rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &flow, ct))
 		return;
@@ -650,6 +710,7 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 	spin_lock(&rtsp_ports_lock);
 	hlist_add_head(&o->node,
 		       rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port));
+	rtsp_orphans_n++;
 	spin_unlock(&rtsp_ports_lock);
 	pr_debug("media port %u: held by its flow after the control connection\n",
 		 ntohs(md->port));
@@ -676,11 +737,6 @@ static void rtsp_media_free(struct rtsp_media *md)
 	md->state = RTSP_MEDIA_FREE;
 }
 
-/*
- * A packet of this connection may still be in rtsp_help() elsewhere: it
- * holds conn->lock while it uses the state, and @released tells it that
- * no port may be taken any more.
- */
 /* Out of rtsp_conns, unless the collector took it out first. */
 static void rtsp_conn_unlist(struct rtsp_conn *conn)
 {
@@ -698,7 +754,7 @@ static void rtsp_conn_unlist(struct rtsp_conn *conn)
  */
 static bool rtsp_conn_release_begin(struct rtsp_conn *conn)
 {
-	if (xchg(&conn->freeing, true))
+	if (cmpxchg(&conn->freeing, 0, 1))
 		return false;
 	rtsp_conn_unlist(conn);
 	return true;
@@ -710,79 +766,104 @@ static void rtsp_conn_release_end(struct rtsp_conn *conn)
 	call_rcu(&conn->rcu, rtsp_conn_free_rcu);
 }
 
-static void rtsp_conn_release(struct rtsp_conn *conn)
+/*
+ * A packet of this connection may still be in rtsp_help() elsewhere: it
+ * holds conn->lock while it uses the state, and @released tells it that
+ * no port may be taken any more.  A live flow keeps its port (@orphan).
+ */
+static void rtsp_conn_release_rest(struct rtsp_conn *conn, bool orphan)
 {
 	unsigned int i;
 
-	if (!rtsp_conn_release_begin(conn))
-		return;
 	spin_lock_bh(&conn->lock);
 	conn->released = true;
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		rtsp_media_orphan(&conn->media[i]);
+		if (orphan)
+			rtsp_media_orphan(&conn->media[i]);
 		rtsp_media_free(&conn->media[i]);
 	}
 	spin_unlock_bh(&conn->lock);
 	rtsp_conn_release_end(conn);
 }
 
-/*
- * The same when the module goes away: no packet uses @conn, and this may
- * run under a conntrack hash lock, which rtsp_help() takes under
- * conn->lock: that is not taken.  A live flow does not keep its port
- * (nothing would hand it out again).
- */
-static void rtsp_conn_release_unloading(struct rtsp_conn *conn)
+static void rtsp_conn_release(struct rtsp_conn *conn, bool orphan)
 {
-	unsigned int i;
-
-	if (!rtsp_conn_release_begin(conn))
-		return;
-	conn->released = true;
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
-		rtsp_media_free(&conn->media[i]);
-	rtsp_conn_release_end(conn);
+	if (rtsp_conn_release_begin(conn))
+		rtsp_conn_release_rest(conn, orphan);
 }
 
-/* ->destroy: never called under a conntrack hash lock. */
+/*
+ * ->destroy may run inline in a conntrack lookup of ours (it reaps the
+ * expired entries it meets), under conn->lock or rtsp_ports_lock; the
+ * unload sweep runs under a conntrack hash lock, which such a lookup may
+ * take: then the release, which takes ours, is left to a work item.  When
+ * the module goes away a live flow does not keep its port (nothing would
+ * hand it out again).
+ */
+static LLIST_HEAD(rtsp_releases);
+
+static void rtsp_release_work_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&rtsp_releases);
+	struct rtsp_conn *conn, *tmp;
+
+	rcu_read_lock();
+	local_bh_disable();
+	/* The rcu_head is where the node was: read the next one first. */
+	llist_for_each_entry_safe(conn, tmp, list, release)
+		rtsp_conn_release_rest(conn, !READ_ONCE(rtsp_unloading));
+	local_bh_enable();
+	rcu_read_unlock();
+}
+
+static DECLARE_WORK(rtsp_release_work, rtsp_release_work_fn);
+
 static void rtsp_destroy(struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
 
-	if (conn)
-		rtsp_conn_release(conn);
+	if (!conn || !rtsp_conn_release_begin(conn))
+		return;
+	if (!this_cpu_read(rtsp_lookups) && !READ_ONCE(rtsp_unloading)) {
+		rtsp_conn_release_rest(conn, true);
+		return;
+	}
+	/* Off rtsp_conns: its node is free for the list of releases. */
+	if (llist_add(&conn->release, &rtsp_releases))
+		schedule_work(&rtsp_release_work);
 }
 
 static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct);
 
 /*
- * Is @conn's state left behind (rtsp_conns_lock held)?  Its conntrack is
- * freed or reused (not referenced, or not confirmed: ours was), or lives
- * on without our helper (taken away by ctnetlink): ->destroy will never
- * run for it.  A dying one is left to ->destroy, or to a later look.
+ * Is @conn's state left behind (under RCU)?  Its conntrack (referenced by
+ * the state) lost our helper to ctnetlink, and ->destroy will never run
+ * for it; or ->destroy has already taken the state.
  */
 static bool rtsp_conn_stale(struct rtsp_conn *conn)
 {
-	struct nf_conn *ct = conn->ct;
-	bool stale;
+	return rtsp_conn_of(conn->ct) != conn;
+}
 
-	if (!rtsp_ct_get_not_zero(ct))
-		return true;
-	if (nf_ct_is_dying(ct))
-		stale = false;
-	else
-		stale = !nf_ct_is_confirmed(ct) || rtsp_conn_of(ct) != conn;
-	nf_ct_put(ct);
-	return stale;
+/* Release state left behind; its conntrack keeps the helper data. */
+static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
+{
+	struct nf_conn_help *help = nfct_help(conn->ct);
+
+	pr_debug("state of a connection whose helper was taken away freed\n");
+	if (help)
+		cmpxchg(&((struct nf_ct_rtsp_master *)nfct_help_data(conn->ct))->conn,
+			conn, NULL);
+	rtsp_conn_release(conn, orphan);
 }
 
 /*
  * List a new state (under RCU), and look at the RTSP_CONNS_GC oldest
  * others: those left behind are released, the others go to the end of
- * the list.  They are looked at off the list, with no lock held (a last
- * nf_ct_put() takes the kernel's locks); a release meanwhile finds them
- * unlisted.
+ * the list.  They are looked at off the list; a release meanwhile finds
+ * them unlisted.  @conn is not listed if released already (->destroy
+ * right after it was published).
  */
 static void rtsp_conn_list(struct rtsp_conn *conn)
 {
@@ -795,24 +876,28 @@ static void rtsp_conn_list(struct rtsp_conn *conn)
 		list_del(&old[n]->all);
 		old[n++]->listed = false;
 	}
-	list_add_tail(&conn->all, &rtsp_conns);
-	conn->listed = true;
+	if (!READ_ONCE(conn->freeing)) {
+		list_add_tail(&conn->all, &rtsp_conns);
+		conn->listed = true;
+	}
 	spin_unlock_bh(&rtsp_conns_lock);
 
 	for (i = 0; i < n; i++) {
-		if (!rtsp_conn_stale(old[i])) {
-			spin_lock_bh(&rtsp_conns_lock);
-			if (!READ_ONCE(old[i]->freeing)) {
-				list_add_tail(&old[i]->all, &rtsp_conns);
-				old[i]->listed = true;
-			}
-			spin_unlock_bh(&rtsp_conns_lock);
+		if (rtsp_conn_stale(old[i])) {
+			rtsp_conn_release_stale(old[i], true);
 			continue;
 		}
-		pr_debug("state left behind by a connection freed (its helper was taken away)\n");
-		rtsp_conn_release(old[i]);
+		spin_lock_bh(&rtsp_conns_lock);
+		if (!READ_ONCE(old[i]->freeing)) {
+			list_add_tail(&old[i]->all, &rtsp_conns);
+			old[i]->listed = true;
+		}
+		spin_unlock_bh(&rtsp_conns_lock);
 	}
 }
+
+/* 1 KiB objects, unless spinlocks carry debugging data. */
+static_assert(sizeof(spinlock_t) > 4 || sizeof(struct rtsp_conn) <= 1024);
 
 static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 {
@@ -828,11 +913,14 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
 	if (!conn)
 		return NULL;
+	/* Its slots name it for as long as they live. */
+	nf_conntrack_get(&ct->ct_general);
 	conn->ct = ct;
 	conn->host = rtsp_host_bucket(ct);
 	spin_lock_init(&conn->lock);
 	old = cmpxchg(&m->conn, NULL, conn);
 	if (old) {
+		nf_ct_put(ct);
 		kfree(conn);
 		return old;
 	}
@@ -915,6 +1003,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		&child->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	__be16 port = exp->tuple.dst.u.udp.port;
 	struct nf_conn *old = NULL;
+	struct rtsp_sender snd;
 	struct rtsp_conn *conn;
 	bool found = false;
 	unsigned int i;
@@ -926,31 +1015,40 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	if (!conn)
 		return;
 
+	snd.addr = t->src.u3;
+	snd.port = t->src.u.udp.port;
 	spin_lock_bh(&conn->lock);
 	for (i = 0; i < RTSP_MEDIA_MAX && !found; i++) {
 		struct rtsp_media *md = &conn->media[i];
+		bool shift = false, keep_prev = false;
 
+		if (md->state == RTSP_MEDIA_FREE || md->port != port)
+			continue;
+		found = true;
 		/*
 		 * A PLAY expects the media again.  The flow before stays: this
 		 * one may be a stray datagram that took the expectation (any
 		 * host may, with media_source=any), not the stream; both end
-		 * with the media.  The one before them ends now.
+		 * with the media.  Of three, the idlest of the two before
+		 * ends.  A sender seen before whose flow was gone is the same.
 		 */
-		if (md->state != RTSP_MEDIA_FREE && md->port == port) {
-			if (md->state == RTSP_MEDIA_FLOWING && md->has_prev)
-				old = rtsp_find_flow(md, &md->prev);
-			spin_lock(&rtsp_ports_lock);
-			if (md->state == RTSP_MEDIA_FLOWING) {
-				md->prev = md->child;
-				md->has_prev = true;
-			}
-			md->child.addr = t->src.u3;
-			md->child.port = t->src.u.udp.port;
-			md->state = RTSP_MEDIA_FLOWING;
-			spin_unlock(&rtsp_ports_lock);
-			pr_debug("media port %u: flow started\n", ntohs(port));
-			found = true;
+		if (md->state == RTSP_MEDIA_FLOWING &&
+		    !rtsp_sender_eq(&md->child, &snd)) {
+			shift = true;
+			if (md->has_prev && !rtsp_sender_eq(&md->prev, &snd))
+				old = rtsp_media_idlest(md, &keep_prev);
 		}
+		spin_lock(&rtsp_ports_lock);
+		if (shift && !keep_prev) {
+			md->prev = md->child;
+			md->has_prev = true;
+		}
+		md->child = snd;
+		md->state = RTSP_MEDIA_FLOWING;
+		/* Its expectations end below: the flows hold the port. */
+		md->expires = jiffies;
+		spin_unlock(&rtsp_ports_lock);
+		pr_debug("media port %u: flow started\n", ntohs(port));
 	}
 	spin_unlock_bh(&conn->lock);
 	if (!found)
@@ -962,7 +1060,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	rtsp_unexpect(exp->master, port, NULL);
 	if (old) {
 		if (old != child) {
-			pr_debug("media port %u: the flow two senders back ended\n",
+			pr_debug("media port %u: the idlest of the two flows before ended\n",
 				 ntohs(port));
 			nf_ct_kill(old);
 		}
@@ -1312,8 +1410,8 @@ static unsigned int rtsp_conn_holds(struct rtsp_conn *conn, struct nf_conn *ct,
  * lock held; counting stops at @limit)?  Only indexed connections can
  * hold any: each indexes itself before it expects.  The connections met
  * on the way, of any host, that hold none and are not in a SETUP (their
- * lock is free) leave the index; a stale entry (its conntrack reused, or
- * its helper taken away by ctnetlink) leaves it too.
+ * lock is free) leave the index; a stale entry (its helper taken away by
+ * ctnetlink, or its state released) leaves it too.
  */
 static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
 				    struct rtsp_conn *self, unsigned int limit)
@@ -1331,14 +1429,11 @@ static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
 			n += rtsp_live_expectations(self->ct);
 			continue;
 		}
-		/* Dying: its ->destroy takes it out, after our lock. */
+		/* Referenced by its state, which our lock keeps. */
 		other = conn->ct;
-		if (!rtsp_ct_get_not_zero(other))
-			continue;
-		if (!nf_ct_is_confirmed(other) || rtsp_conn_of(other) != conn) {
+		if (rtsp_conn_of(other) != conn) {
 			hlist_del_rcu(&conn->host_node);
 			WRITE_ONCE(conn->indexed, false);
-			nf_ct_put(other);
 			continue;
 		}
 		if (spin_trylock(&conn->lock)) {
@@ -1353,7 +1448,6 @@ static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
 		}
 		if (rtsp_same_host(other, self->ct))
 			n += live + pending;
-		nf_ct_put(other);
 	}
 	return n;
 }
@@ -1424,10 +1518,15 @@ static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
 	       !spec->interleaved && spec->client.lo;
 }
 
-/* Identifies a rewritten message's head: the same bytes at the same place. */
-static u32 rtsp_head_hash(const char *msg, u32 hdr_len)
+/*
+ * Identifies a rewritten message's head.  Only its Transport is rewritten:
+ * a retransmission (the same bytes at the same place) has the same
+ * Transport value at the same offset of a head of the same length.
+ */
+static u32 rtsp_head_hash(const char *buf, const struct rtsp_msg *msg)
 {
-	return jhash(msg, hdr_len, 0) | 1;
+	return jhash(buf + msg->transport.off, msg->transport.len,
+		     msg->hdr_len ^ (msg->transport.off << 16)) | 1;
 }
 
 /* The mapping a NATed SETUP at @seq got before, if it is a retransmission. */
@@ -1702,13 +1801,13 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 		for (i = 0; i < RTSP_MEDIA_MAX; i++) {
 			struct rtsp_media *md = &conn->media[i];
 
-			if (md->state != RTSP_MEDIA_EXPECTED || md->cseq != cseq ||
-			    rtsp_expect_media(conn, ct, md, &a, false))
-				continue;
-			/* The port is held as long as its expectations. */
-			spin_lock(&rtsp_ports_lock);
-			md->expires = jiffies + rtsp_exp_policy[0].timeout * HZ;
-			spin_unlock(&rtsp_ports_lock);
+			/*
+			 * Its expectation ends within milliseconds of the
+			 * port's hold (md->expires, from the SETUP): the
+			 * server's replies do not renew that.
+			 */
+			if (md->state == RTSP_MEDIA_EXPECTED && md->cseq == cseq)
+				rtsp_expect_media(conn, ct, md, &a, false);
 		}
 	}
 }
@@ -1742,7 +1841,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 		return NF_ACCEPT;
 	}
 	if (natted && conn)
-		hash = rtsp_head_hash(c->msg, msg->hdr_len);
+		hash = rtsp_head_hash(c->msg, msg);
 
 	c->owner = conn;
 	c->cseq = rtsp_hash(c->msg, &msg->cseq);
@@ -1821,7 +1920,7 @@ static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
 	}
 }
 
-/* Is the flow @tuple of @md alive?  It lives @timeout at least then. */
+/* Does @md's flow from @snd live?  It lives @timeout at least then. */
 static bool rtsp_refresh_flow(const struct rtsp_media *md,
 			      const struct rtsp_sender *snd,
 			      struct sk_buff *skb, unsigned long timeout)
@@ -2129,7 +2228,7 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 					memcpy(s->hold, c->msg, avail);
 					s->held = avail;
 				} else if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL &&
-					   s->gapdrops < RTSP_GAP_DROPS_MAX) {
+					   s->gapdrops < RTSP_NOHOLD_DROPS_MAX) {
 					/* It comes again, when one may be free. */
 					pr_debug("no buffer to hold a message head: segment dropped\n");
 					pk->gap = true;
@@ -2266,7 +2365,7 @@ static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
 		c->msglen = *c->datalen - pos;
 		if (rtsp_parse_msg(c->msg, c->msglen, &msg) ==
 		    RTSP_PARSE_INVALID || msg.hdr_len != r->hdr_len ||
-		    rtsp_head_hash(c->msg, msg.hdr_len) != r->hash)
+		    rtsp_head_hash(c->msg, &msg) != r->hash)
 			return NF_DROP;
 		ret = rtsp_walk_specs(c, &msg, ct, ctinfo, conn, r->seq, true);
 		if (ret != NF_ACCEPT)
@@ -2323,11 +2422,42 @@ static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
 	struct tcphdr _tcph;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
-	if (!th || !th->syn || th->ack)
+	if (!th)
 		return;
+	/* A first packet that is not a SYN: conntrack picked it up. */
+	if (!th->syn || th->ack) {
+		/* Read with smp_load_acquire() by rtsp_client_start(). */
+		smp_store_release(&m->syn, RTSP_SYN_PICKUP);
+		return;
+	}
 	WRITE_ONCE(m->client_isn, ntohl(th->seq) + 1);
-	WRITE_ONCE(m->syn, RTSP_SYN_SEEN |
-		   (skb->len > protoff + th->doff * 4 ? RTSP_SYN_DATA : 0));
+	/* @client_isn is seen with it (rtsp_client_start()). */
+	smp_store_release(&m->syn, RTSP_SYN_SEEN |
+			  (skb->len > protoff + th->doff * 4 ? RTSP_SYN_DATA : 0));
+}
+
+/*
+ * A SYN of the client on an established connection (a box that rebooted
+ * and uses the same port again), then the server's SYN/ACK for it:
+ * conntrack follows the new connection from there (tcp_packet()), and so
+ * do we, from its first byte, at its next segment.
+ */
+static void rtsp_resync(struct nf_conn *ct, enum ip_conntrack_dir dir,
+			const struct tcphdr *th)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+
+	if (dir == IP_CT_DIR_ORIGINAL && !th->ack) {
+		WRITE_ONCE(m->resync_isn, ntohl(th->seq) + 1);
+		/* @resync_isn is read after @resync (acquire, below). */
+		smp_store_release(&m->resync, RTSP_RESYNC_SYN);
+	} else if (dir == IP_CT_DIR_REPLY && th->ack &&
+		   /* Pairs with the release just above. */
+		   smp_load_acquire(&m->resync) == RTSP_RESYNC_SYN &&
+		   ntohl(th->ack_seq) == READ_ONCE(m->resync_isn)) {
+		/* Pairs with the cmpxchg() of rtsp_restart(). */
+		smp_store_release(&m->resync, RTSP_RESYNC_DONE);
+	}
 }
 
 /* Where the client's bytes begin, before its first segment is parsed. */
@@ -2336,13 +2466,58 @@ static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
 			      struct rtsp_stream *s)
 {
 	const struct nf_ct_rtsp_master *m = nfct_help_data(ct);
-	u8 syn = READ_ONCE(m->syn);
+	/* Pairs with the release of rtsp_syn(): @client_isn after it. */
+	u8 syn = smp_load_acquire(&m->syn);
 
+	/*
+	 * Without the SYN (conntrack picked the connection up, with
+	 * nf_conntrack_tcp_loose), the first segment may begin anywhere in
+	 * a message.  A conntrack made through ctnetlink (conntrackd) saw no
+	 * packet at all: its first segment is taken as a message start.
+	 */
+	if (syn & RTSP_SYN_PICKUP)
+		rtsp_lost(conn, ct, ctinfo, "connection picked up without its SYN");
 	if (syn & RTSP_SYN_DATA)
 		rtsp_lost(conn, ct, ctinfo, "data in the SYN (TCP Fast Open)");
+	if (READ_ONCE(m->unseen))
+		rtsp_lost(conn, ct, ctinfo, "client bytes went by without state");
 	if (syn & RTSP_SYN_SEEN) {
 		s->next_seq = READ_ONCE(m->client_isn);
 		s->synced = true;
+	}
+}
+
+/* The server has acknowledged client bytes from @seq on. */
+static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
+{
+	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
+
+	/* Corrected for the rewrites' sequence adjustment (tcp_in_window()). */
+	return (READ_ONCE(r->flags) & IP_CT_TCP_FLAG_MAXACK_SET) &&
+	       after(READ_ONCE(r->td_maxack), seq);
+}
+
+/* The client started a new connection on the tuple: follow it afresh. */
+static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	unsigned int d, i;
+
+	if (cmpxchg(&m->resync, RTSP_RESYNC_DONE, 0) != RTSP_RESYNC_DONE)
+		return;
+	pr_debug("client restarted the connection on the same ports\n");
+	WRITE_ONCE(m->client_isn, READ_ONCE(m->resync_isn));
+	for (d = 0; d < IP_CT_DIR_MAX; d++) {
+		struct rtsp_stream *s = &conn->stream[d];
+
+		s->synced = false;
+		s->held = 0;
+		s->skip = 0;
+		s->holding = false;
+		s->holdbacks = 0;
+		s->gapdrops = 0;
+		for (i = 0; i < RTSP_REMAP_MAX; i++)
+			conn->remap[d][i].hash = 0;
 	}
 }
 
@@ -2381,6 +2556,10 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th)
 		return NF_ACCEPT;
+	if (unlikely(th->syn)) {
+		rtsp_resync(ct, dir, th);
+		return NF_ACCEPT;
+	}
 	dataoff = protoff + th->doff * 4;
 	if (dataoff >= skb->len)
 		return NF_ACCEPT;
@@ -2436,15 +2615,21 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		 * Without a stream to follow, a segment could begin inside a
 		 * message: the client's are not parsed.
 		 */
-		if (dir == IP_CT_DIR_ORIGINAL)
-			rtsp_log_bad(ct, "no memory for the connection's state",
+		if (dir == IP_CT_DIR_ORIGINAL) {
+			WRITE_ONCE(((struct nf_ct_rtsp_master *)
+				    nfct_help_data(ct))->unseen, true);
+			rtsp_log_bad(ct, "no connection state (no memory, or the connection ends)",
 				     "client not followed");
-		else
+		} else {
 			ret = rtsp_payload(c, &pk, 0, ct, ctinfo, NULL, NULL);
+		}
 		goto adjust;
 	}
 
 	spin_lock_bh(&conn->lock);
+	if (unlikely(READ_ONCE(((struct nf_ct_rtsp_master *)
+				nfct_help_data(ct))->resync)))
+		rtsp_restart(conn, ct);
 	s = &conn->stream[dir];
 	if (!s->synced && dir == IP_CT_DIR_ORIGINAL)
 		rtsp_client_start(conn, ct, ctinfo, s);
@@ -2473,7 +2658,9 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		 * the client is not followed any more.
 		 */
 		if (dir == IP_CT_DIR_ORIGINAL && !conn->garbage) {
-			if (s->gapdrops < RTSP_GAP_DROPS_MAX) {
+			/* Acknowledged by the server: they went by unseen. */
+			if (s->gapdrops < RTSP_GAP_DROPS_MAX &&
+			    !rtsp_server_acked(ct, s->next_seq)) {
 				pr_debug("client bytes lost before the router: segment dropped until they come\n");
 				pk.gap = true;
 				ret = NF_DROP;
@@ -2618,6 +2805,8 @@ static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 	rtsp_helpers_c += 2;
 }
 
+static struct pernet_operations rtsp_net_ops;
+
 static int __init nf_conntrack_rtsp_init(void)
 {
 	char names[(RTSP_MAX_PORTS + 1) * 32];
@@ -2680,9 +2869,15 @@ static int __init nf_conntrack_rtsp_init(void)
 	rtsp_bounce = alloc_percpu(struct rtsp_bounce);
 	if (!rtsp_bounce)
 		return -ENOMEM;
+	ret = register_pernet_subsys(&rtsp_net_ops);
+	if (ret < 0) {
+		free_percpu(rtsp_bounce);
+		return ret;
+	}
 	ret = rtsp_helpers_register(rtsp_helpers, rtsp_helpers_c);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
+		unregister_pernet_subsys(&rtsp_net_ops);
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
@@ -2696,29 +2891,20 @@ static int __init nf_conntrack_rtsp_init(void)
 }
 
 /*
- * Free the state of connections that still have our helper, while their
- * conntrack is sure to live.  This runs under a conntrack hash lock; no
- * packet uses the state any more (rtsp_unloading).
+ * Release the state of connections that still have our helper, as their
+ * ->destroy would (under a conntrack hash lock: through the work item).
+ * No packet uses the state any more (rtsp_unloading).
  */
 static int rtsp_unload_iter(struct nf_conn *ct, void *data)
 {
 	const struct nf_conntrack_helper *helper;
 	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_ct_rtsp_master *m;
-	struct rtsp_conn *conn;
 
 	if (!help)
 		return 0;
 	helper = rcu_dereference_raw(help->helper);
-	if (!helper || helper->me != THIS_MODULE)
-		return 0;
-	m = nfct_help_data(ct);
-	conn = xchg(&m->conn, NULL);
-	if (conn) {
-		rcu_read_lock();
-		rtsp_conn_release_unloading(conn);
-		rcu_read_unlock();
-	}
+	if (helper && helper->me == THIS_MODULE)
+		rtsp_destroy(ct);
 	return 0;
 }
 
@@ -2728,6 +2914,7 @@ static void rtsp_conns_drain(void)
 	struct rtsp_conn *conn;
 
 	rcu_read_lock();
+	local_bh_disable();
 	for (;;) {
 		spin_lock_bh(&rtsp_conns_lock);
 		conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
@@ -2739,10 +2926,62 @@ static void rtsp_conns_drain(void)
 		spin_unlock_bh(&rtsp_conns_lock);
 		if (!conn)
 			break;
-		rtsp_conn_release_unloading(conn);
+		rtsp_conn_release(conn, false);
 	}
+	local_bh_enable();
 	rcu_read_unlock();
 }
+
+/*
+ * A network namespace goes: the state its conntracks left behind holds
+ * references to them (the kernel waits for them all to be freed), and its
+ * orphan records would never be looked at again.  The conntracks that
+ * still have our helper release theirs through ->destroy.
+ */
+static void __net_exit rtsp_net_exit(struct net *net)
+{
+	struct rtsp_conn *conn, *found;
+	struct rtsp_orphan *o;
+	struct hlist_node *tmp;
+	unsigned int i;
+
+	rcu_read_lock();
+	local_bh_disable();
+	do {
+		found = NULL;
+		spin_lock(&rtsp_conns_lock);
+		list_for_each_entry(conn, &rtsp_conns, all) {
+			if (net_eq(nf_ct_net(conn->ct), net) &&
+			    rtsp_conn_stale(conn)) {
+				list_del(&conn->all);
+				conn->listed = false;
+				found = conn;
+				break;
+			}
+		}
+		spin_unlock(&rtsp_conns_lock);
+		if (found)
+			rtsp_conn_release_stale(found, false);
+	} while (found);
+
+	spin_lock(&rtsp_ports_lock);
+	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++) {
+		hlist_for_each_entry_safe(o, tmp, &rtsp_orphans[i], node) {
+			if (!net_eq(read_pnet(&o->net), net))
+				continue;
+			hlist_del(&o->node);
+			rtsp_orphans_n--;
+			kfree(o);
+		}
+	}
+	spin_unlock(&rtsp_ports_lock);
+	local_bh_enable();
+	rcu_read_unlock();
+}
+
+static struct pernet_operations rtsp_net_ops = {
+	.exit = rtsp_net_exit,
+};
 
 static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
 {
@@ -2765,9 +3004,13 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	synchronize_rcu();
 	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
+	flush_work(&rtsp_release_work);
 	rtsp_conns_drain();
 	rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
 	synchronize_rcu();
+	/* Releases ->destroy queued before it was forgotten. */
+	flush_work(&rtsp_release_work);
+	unregister_pernet_subsys(&rtsp_net_ops);
 	rtsp_helpers_unregister(rtsp_helpers, rtsp_helpers_c);
 	rcu_barrier();
 	free_percpu(rtsp_bounce);

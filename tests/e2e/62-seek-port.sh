@@ -8,9 +8,9 @@
 # client_port=27336 and plays; the MPEG server 172.26.83.137 sends N
 # datagrams from its source port 48440. The decoder seeks (PLAY "Range:
 # npt=600-end") and the server sends the next N from source port 48442, a
-# new flow of the same host: the decoder must get all 2N. That flow ends
-# the one from 48440 (one sender at a time): after a seek back to npt=30
-# the old port is a new flow again, let in by that PLAY: N more.
+# new flow of the same host: the decoder must get all 2N. After a seek
+# back to npt=30 the old port sends again: N more (its flow is still
+# there: a new flow does not end the one before it, 69-seek-stray).
 #
 # media_source=server: the VoD manager 172.26.22.10 (the RTSP server)
 # sends, from 48440 and after the seek from 48442: 2N; after another seek

@@ -23,6 +23,11 @@
 #            40124: only 40124 is expected (the connection is followed
 #            again once the lost bytes came)
 #   control  the same SETUP for 40126 on a clean connection: expected
+#   pickup   after an OPTIONS the router's conntrack of the connection is
+#            deleted: the next segment (a SETUP for 40128) makes a new one
+#            (nf_conntrack_tcp_loose, the default) with no SYN seen, and
+#            the one after it (a SETUP for 40129) could begin anywhere in
+#            a message: neither is expected, and the log says why
 #
 # Before the fix, "first" and "middle" FAIL: the segment after the gap
 # was parsed as a message start and 40120 and 40122 were expected.
@@ -96,11 +101,19 @@ gate("middle")
 steps.extend([{"connect": srv}, {"send": [setup(40126)]},
               {"recv": 1, "timeout": 10}])
 gate("control")
+# pickup: the conntrack goes after the OPTIONS.
+steps.extend([{"connect": srv},
+              {"send": ["OPTIONS rtsp://%s/vod RTSP/1.0\r\nCSeq: 1\r\n\r\n" % srv]},
+              {"recv": 1, "timeout": 5},
+              {"touch": "%s/gate.pickup1" % w}, {"wait": "%s/go.pickup1" % w},
+              {"send": [setup(40128, cseq=2)]}, {"recv": 1, "timeout": 10},
+              {"send": [setup(40129, cseq=3)]}, {"recv": 1, "timeout": 10}])
+gate("pickup")
 print(json.dumps(steps))
 EOF
 rb_client dec "$NS_DEC" ""
 DEC=$RB_CLI_PID
-log0=$(dmesg | grep -c 'client no longer followed')
+log0=$(dmesg | grep -c 'not RTSP (client no longer followed)')
 
 case_snap() {	# case_snap NAME: wait for the client's gate, snapshot
 	if ! rb_gate "$W/gate.$1" "$DEC" 60000; then
@@ -131,8 +144,25 @@ case_snap control
 check "control: a SETUP on a clean connection is expected (40126)" rb_snap_port 40126
 touch "$W/go.control"
 
+if ! rb_gate "$W/gate.pickup1" "$DEC" 60000; then
+	fail "pickup: client reached its gate" "$(cat "$W/dec.out" "$W/dec.err")"
+	e2e_exit
+fi
+pick0=$(dmesg | grep -c 'picked up without its SYN')
+check "pickup: the router's conntrack of the connection deleted" \
+	nse "$NS_RTR" conntrack -D -p tcp -s "$DEC4" --dport 554
+touch "$W/go.pickup1"
+case_snap pickup
+check "pickup: the connection was picked up again (a conntrack with the helper)" \
+	eval "nse $NS_RTR conntrack -L -p tcp -s $DEC4 --dport 554 2>/dev/null | grep -q 'ESTABLISHED.*helper=rtsp'"
+check "pickup: the SETUP after the pickup is not expected (40129)" eval "! rb_snap_port 40129"
+check "pickup: nor the one that made the conntrack (40128)" eval "! rb_snap_port 40128"
+check_eq "pickup: the log says why, once" 1 \
+	"$(($(dmesg | grep -c 'picked up without its SYN') - pick0))"
+touch "$W/go.pickup"
+
 busywait 20000 file_or_dead /nonexistent "$DEC" >/dev/null
-n=$(($(dmesg | grep -c 'client no longer followed') - log0))
+n=$(($(dmesg | grep -c 'not RTSP (client no longer followed)') - log0))
 info "log: $(dmesg | grep 'client no longer followed' | tail -n 3)"
 check_eq "the log names the POST's connection once" 1 "$n"
 

@@ -8,7 +8,7 @@
 # What the tests assert is the PLAY re-arm (README, "How it works"): the
 # SETUP expects the media, and each PLAY of a session whose media flowed
 # (a seek, a rewind, the end of a PAUSE) expects them again, on the same
-# router port towards the same decoder port, for 30 s (at most
+# router port towards the same decoder port, for 120 s (at most
 # setup_timeout); the first new flow uses that expectation up, the flow
 # of the sender before it stays until the session ends. A new sender
 # without a PLAY is not let in.

@@ -3,6 +3,7 @@
 #
 # Guest-side smoke check of the sanitized kernel, run by
 #   tests/e2e/run --kernel debug --exec tests/kernel-debug/smoke.sh
+#   tests/e2e/run --kernel debug-rt --exec tests/kernel-debug/smoke.sh
 # Checks that KASAN, lockdep and kmemleak are there, loads our modules,
 # attaches them through nft and iptables-nft, unloads them and asks
 # kmemleak for leaks. Exit 0 = all good.
@@ -24,6 +25,11 @@ grep -q 'debug_locks: *1' /proc/lockdep_stats 2>/dev/null && ok "debug_locks sti
 for c in KASAN_GENERIC KASAN_INLINE PROVE_LOCKING DEBUG_ATOMIC_SLEEP DEBUG_KMEMLEAK; do
 	zcat /proc/config.gz | grep -qx "CONFIG_$c=y" && ok "CONFIG_$c=y" || bad "CONFIG_$c not set"
 done
+# The RT variant (a -rt release): PREEMPT_RT must really be on.
+case $(uname -r) in
+*-rt)	zcat /proc/config.gz | grep -qx CONFIG_PREEMPT_RT=y && ok "CONFIG_PREEMPT_RT=y ($(uname -v))" ||
+		bad "CONFIG_PREEMPT_RT not set in $(uname -r)" ;;
+esac
 
 echo clear >/sys/kernel/debug/kmemleak 2>/dev/null
 

@@ -686,6 +686,12 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 	o->port = md->port;
 	o->family = nf_ct_l3num(ct);
 	spin_lock(&rtsp_ports_lock);
+	/* rtsp_net_exit() takes this lock once the namespace is dying. */
+	if (!check_net(nf_ct_net(ct))) {
+		spin_unlock(&rtsp_ports_lock);
+		kfree(o);
+		return;
+	}
 	hlist_add_head(&o->node,
 		       rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port));
 	rtsp_orphans_n++;
@@ -2397,10 +2403,13 @@ static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
 	struct tcphdr _tcph;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
-	if (!th)
+	/* A pickup stays one; a SYN sent again may bring a new ISN. */
+	if (!th || (READ_ONCE(m->syn) & RTSP_SYN_PICKUP))
 		return;
 	/* A first packet that is not a SYN: conntrack picked it up. */
 	if (!th->syn || th->ack) {
+		if (READ_ONCE(m->syn))
+			return;
 		/* Read with smp_load_acquire() by rtsp_client_start(). */
 		smp_store_release(&m->syn, RTSP_SYN_PICKUP);
 		return;

@@ -833,12 +833,13 @@ static bool rtsp_conn_stale(struct rtsp_conn *conn)
 /* Release state left behind; its conntrack keeps the helper data. */
 static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
 {
-	struct nf_conn_help *help = nfct_help(conn->ct);
+	struct nf_ct_rtsp_master *m;
 
 	pr_debug("state of a connection whose helper was taken away freed\n");
-	if (help)
-		cmpxchg(&((struct nf_ct_rtsp_master *)nfct_help_data(conn->ct))->conn,
-			conn, NULL);
+	if (nfct_help(conn->ct)) {
+		m = nfct_help_data(conn->ct);
+		cmpxchg(&m->conn, conn, NULL);
+	}
 	rtsp_conn_release(conn, orphan);
 }
 
@@ -1447,6 +1448,21 @@ static bool rtsp_port_expected(const struct nf_conn *ct, __be16 port)
 }
 
 /*
+ * Reserve @n ports for a SETUP or PLAY of @conn (its bucket's lock held),
+ * indexed so that a concurrent request of the same host counts them.
+ */
+static void rtsp_host_reserve(struct rtsp_conn *conn, unsigned int n)
+{
+	if (conn->dead)
+		return;
+	if (!conn->indexed) {
+		hlist_add_head_rcu(&conn->host_node, &conn->host->conns);
+		WRITE_ONCE(conn->indexed, true);
+	}
+	WRITE_ONCE(conn->pending, n);
+}
+
+/*
  * How many of the first @n specs in @c may be expected within
  * max_per_host: counted and reserved (conn->pending) under the bucket's
  * lock, with the connection indexed, so that a concurrent SETUP of the
@@ -1478,13 +1494,8 @@ static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
 			break;
 		sum += want;
 	}
-	if (i && !conn->dead) {
-		if (!conn->indexed) {
-			hlist_add_head_rcu(&conn->host_node, &b->conns);
-			WRITE_ONCE(conn->indexed, true);
-		}
-		WRITE_ONCE(conn->pending, sum);
-	}
+	if (i)
+		rtsp_host_reserve(conn, sum);
 	spin_unlock(&b->lock);
 	if (i < n)
 		rtsp_log_bad(ct, "client holds max_per_host expectations",
@@ -1961,7 +1972,7 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
-	unsigned int i, k, want = 0, allowed, limit = READ_ONCE(max_per_host);
+	unsigned int i, k, want = 0, allowed, held, limit = READ_ONCE(max_per_host);
 	unsigned long timeout = min(setup_timeout, RTSP_REARM_TIMEOUT) * HZ;
 	struct rtsp_host_bucket *b = conn->host;
 	bool again[RTSP_MEDIA_MAX] = { };
@@ -1981,15 +1992,10 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 	allowed = want;
 	if (limit && want) {
 		spin_lock(&b->lock);
-		k = rtsp_host_count(b, conn, limit);
-		allowed = k >= limit ? 0 : min(want, limit - k);
-		if (allowed && !conn->dead) {
-			if (!conn->indexed) {
-				hlist_add_head_rcu(&conn->host_node, &b->conns);
-				WRITE_ONCE(conn->indexed, true);
-			}
-			WRITE_ONCE(conn->pending, allowed);
-		}
+		held = rtsp_host_count(b, conn, limit);
+		allowed = held >= limit ? 0 : min(want, limit - held);
+		if (allowed)
+			rtsp_host_reserve(conn, allowed);
 		spin_unlock(&b->lock);
 	}
 	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
@@ -2508,6 +2514,7 @@ static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	const struct nf_nat_rtsp_hooks *nat;
 	struct rtsp_stream *s = NULL, saved;
@@ -2600,8 +2607,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		 * message: the client's are not parsed.
 		 */
 		if (dir == IP_CT_DIR_ORIGINAL) {
-			WRITE_ONCE(((struct nf_ct_rtsp_master *)
-				    nfct_help_data(ct))->unseen, true);
+			WRITE_ONCE(m->unseen, true);
 			rtsp_log_bad(ct, "no connection state (no memory, or the connection ends)",
 				     "client not followed");
 		} else {
@@ -2611,8 +2617,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	}
 
 	spin_lock_bh(&conn->lock);
-	if (unlikely(READ_ONCE(((struct nf_ct_rtsp_master *)
-				nfct_help_data(ct))->resync)))
+	if (unlikely(READ_ONCE(m->resync)))
 		rtsp_restart(conn, ct);
 	s = &conn->stream[dir];
 	if (!s->synced && dir == IP_CT_DIR_ORIGINAL)

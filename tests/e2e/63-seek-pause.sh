@@ -48,14 +48,9 @@ check "router: UDP conntrack timeouts ${UDP_TIMEOUT}s" \
 check_eq "media_timeout is 600 (default)" 600 "$(cat "$MT")"
 check "raw RTSP server on the VoD manager" rb_server || e2e_exit
 
-# shellcheck disable=SC2317 # witness and flow_from are called through check/eval
+# shellcheck disable=SC2317 # witness is called through check/eval
 witness() {	# witness: the decoder's UDP flow to the outsider's port 9 exists
 	nse "$NS_RTR" conntrack -L -p udp --orig-dst "$OUT4" --orig-port-dst 9 2>/dev/null |
-		grep -q .
-}
-# shellcheck disable=SC2317
-flow_from() {	# flow_from ADDR PORT: the router's UDP conntrack from ADDR:PORT exists
-	nse "$NS_RTR" conntrack -L -p udp --orig-src "$1" --orig-port-src "$2" 2>/dev/null |
 		grep -q .
 }
 
@@ -80,7 +75,7 @@ echo "--- PAUSE longer than the UDP timeout, no keep-alive, PLAY: same and new s
 if pause_case pause 27336; then
 	p=${SK_PORT[pause]}
 	check "pause: after the pause the session's flow ($MPEG4:48440) is still there" \
-		flow_from "$MPEG4" 48440
+		sk_flow_from "$MPEG4" 48440
 	# Each datagram sets the flow's timeout to the UDP timeout: 60 s from
 	# now on, so that the flow can only end by the new sender's.
 	nse "$NS_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=60 \
@@ -91,7 +86,7 @@ if pause_case pause 27336; then
 	sk_burst "pause: then another server" pause "$NS_MPEG2" "$MPEG2_4" 48440 $N $N
 	check_eq "pause: the decoder has all 3N=$((3 * N)) datagrams" $((3 * N)) "$(sk_got pause)"
 	check "pause: the new sender's flow did not end the first server's (a stray datagram must not)" \
-		flow_from "$MPEG4" 48440
+		sk_flow_from "$MPEG4" 48440
 	sk_act pause
 	sk_check_no_expect "pause: after TEARDOWN" "$p"
 	sk_end pause
@@ -106,7 +101,7 @@ nse "$NS_RTR" conntrack -F >/dev/null 2>&1
 if pause_case mt0 27338; then
 	p=${SK_PORT[mt0]}
 	check "mt0: after the pause the session's flow ($MPEG4:48440) has timed out" \
-		eval "! flow_from $MPEG4 48440"
+		eval "! sk_flow_from $MPEG4 48440"
 	sk_act mt0
 	sk_check_expect "mt0: after the PLAY the port is expected again" "$p"
 	sk_burst "mt0: PLAY after the pause, the same sender (a new flow)" mt0 \

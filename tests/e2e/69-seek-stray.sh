@@ -36,12 +36,6 @@ N=40
 rb_setup_nat
 check "raw RTSP server on the VoD manager" rb_server || e2e_exit
 
-# shellcheck disable=SC2317 # called through check
-flow_from() {	# flow_from ADDR PORT: the router's UDP conntrack from ADDR:PORT exists
-	nse "$NS_RTR" conntrack -L -p udp --orig-src "$1" --orig-port-src "$2" 2>/dev/null |
-		grep -q .
-}
-
 if sk_client st "$NS_DEC" 27336 play:0.000 play:600.000 teardown; then
 	p=${SK_PORT[st]}
 	sk_act st
@@ -54,11 +48,11 @@ if sk_client st "$NS_DEC" 27336 play:0.000 play:600.000 teardown; then
 	sk_burst "a stray datagram takes the expectation" st "$NS_OUT" "$OUT4" 48441 1 1
 	sk_burst "the server goes on from the same port" st "$NS_MPEG" "$MPEG4" 48440 $N $N
 	check_eq "the decoder has all 2N+1=$((2 * N + 1)) datagrams" $((2 * N + 1)) "$(sk_got st)"
-	check "the server's flow is still there" flow_from "$MPEG4" 48440
+	check "the server's flow is still there" sk_flow_from "$MPEG4" 48440
 	sk_act st
 	sk_check_no_expect "after TEARDOWN" "$p"
 	check "after TEARDOWN the server's flow is gone" \
-		busywait 5000 eval "! flow_from $MPEG4 48440"
+		busywait 5000 eval "! sk_flow_from $MPEG4 48440"
 	sk_burst "after TEARDOWN, the server" st "$NS_MPEG" "$MPEG4" 48440 $N 0
 	sk_burst "after TEARDOWN, the outsider" st "$NS_OUT" "$OUT4" 48441 $N 0
 	sk_end st

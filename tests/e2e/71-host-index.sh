@@ -41,12 +41,6 @@ ip -n "$NS_VOD" addr add "$SRV/24" dev eth0
 check "raw RTSP server on $SRV" eval "RB_SRV_BIND=$SRV rb_server" || e2e_exit
 sysctl -qw net.netfilter.nf_conntrack_expect_max=4096
 
-flood() {	# flood TAG ARGS...: decoder 2 floods; waits until it is done sending
-	rm -f "$W/$1.ready"
-	bg nse "$NS_DEC2" "$PY" "$RAW" flood --settle 1 \
-		--ready "$W/$1.ready" --hold-file "$W/$1.stop" "${@:2}" >"$W/$1.out"
-	rb_gate "$W/$1.ready" "$BG_PID" 120000
-}
 mine() {	# mine REGEX: expectations whose master matches REGEX (both families)
 	{ rb_expect; nse "$NS_RTR" conntrack -L expect -f ipv6 2>/dev/null; } |
 		grep -cE "master-src=$1"
@@ -55,7 +49,7 @@ mine() {	# mine REGEX: expectations whose master matches REGEX (both families)
 # --- A: idle connections -------------------------------------------------------------
 N=${HOST_IDLE_CONNS:-120}
 echo 0 >$P/max_per_host
-flood a --server "$SRV" --conns "$N" --setups 1 --port-base 30000
+rb_flood a --server "$SRV" --conns "$N" --setups 1 --port-base 30000
 held=$(mine "$DEC2_4 ")
 info "flood: $(cat "$W/a.out"); decoder 2 holds $held expectations"
 check "$N connections of decoder 2 hold expectations ($held)" test "$held" -ge $((N * 3 / 4))
@@ -72,7 +66,7 @@ fn=$(grep -o '^rtsp_live_expectations[^ ]*' $T/available_filter_functions 2>/dev
 calls() {	# calls TAG PORT: rtsp_live_expectations() calls during one SETUP, in $CALLS
 	echo >$T/trace
 	CALLS=-1
-	flood "$1" --server "$SRV" --conns 1 --setups 1 --port-base "$2" || return
+	rb_flood "$1" --server "$SRV" --conns 1 --setups 1 --port-base "$2" || return
 	CALLS=$(grep -c "$fn" $T/trace)
 }
 if [ -z "$fn" ] || ! echo "$fn" >$T/set_ftrace_filter 2>/dev/null ||
@@ -106,7 +100,7 @@ for i in $(seq 1 40); do
 	ip -n "$NS_DEC2" -6 addr add "$a/64" dev eth0 nodad
 	srcs=$srcs${srcs:+,}$a
 done
-flood b --server "$VOD6" --bind "$srcs" --conns 40 --setups 1 --port-base 32000
+rb_flood b --server "$VOD6" --bind "$srcs" --conns 40 --setups 1 --port-base 32000
 held=$(mine "fd00:1::")
 info "IPv6 flood: $(cat "$W/b.out"); decoder 2's /64 holds $held expectations"
 check "40 addresses of one /64: $held expectations <= max_per_host ($BOUND)" \

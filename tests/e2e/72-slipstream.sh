@@ -82,15 +82,8 @@ rb_client dec "$NS_DEC" ""
 DEC=$RB_CLI_PID
 log0=$(dmesg | grep -c 'client no longer followed')
 
-case_snap() {	# case_snap NAME: wait for the client's gate, snapshot
-	if ! rb_gate "$W/gate.$1" "$DEC" 60000; then
-		fail "$1: client reached its gate" "$(cat "$W/dec.out" "$W/dec.err")"
-		e2e_exit
-	fi
-	rb_snap
-}
 
-case_snap slip
+rb_case_snap slip "$DEC"
 check "slip: the POST went out in 3 segments" test "$(rb_segments)" -ge 3
 check "slip: the SETUP-shaped segment of the POST body opened nothing (40100)" \
 	eval "! rb_snap_port 40100"
@@ -98,18 +91,18 @@ check "slip: nor a SETUP after it on that connection (40101)" \
 	eval "! rb_snap_port 40101"
 touch "$W/go.slip"
 
-case_snap control
+rb_case_snap control "$DEC"
 check "control: the same SETUP on a clean connection is expected (40102)" \
 	rb_snap_port 40102
 touch "$W/go.control"
 
-case_snap body
+rb_case_snap body "$DEC"
 check "body: the SETUP-shaped segment inside a Content-Length body opened nothing (40104)" \
 	eval "! rb_snap_port 40104"
 check "body: the SETUP after the body is expected (40106)" rb_snap_port 40106
 touch "$W/go.body"
 
-case_snap frame
+rb_case_snap frame "$DEC"
 check "frame: the SETUP-shaped segment inside an interleaved frame opened nothing (40110)" \
 	eval "! rb_snap_port 40110"
 check "frame: the SETUP after the frame is expected (40108)" rb_snap_port 40108

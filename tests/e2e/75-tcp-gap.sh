@@ -115,15 +115,8 @@ rb_client dec "$NS_DEC" ""
 DEC=$RB_CLI_PID
 log0=$(dmesg | grep -c 'not RTSP (client no longer followed)')
 
-case_snap() {	# case_snap NAME: wait for the client's gate, snapshot
-	if ! rb_gate "$W/gate.$1" "$DEC" 60000; then
-		fail "$1: client reached its gate" "$(cat "$W/dec.out" "$W/dec.err")"
-		e2e_exit
-	fi
-	rb_snap
-}
 
-case_snap first
+rb_case_snap first "$DEC"
 check_eq "first: the POST's first segment was lost once before the router" 1 "$(gap_drops)"
 check "first: the SETUP-shaped segment after the gap opened nothing (40120)" \
 	eval "! rb_snap_port 40120"
@@ -131,7 +124,7 @@ check "first: nor the SETUP after it on that connection (40121)" \
 	eval "! rb_snap_port 40121"
 touch "$W/go.first"
 
-case_snap middle
+rb_case_snap middle "$DEC"
 check_eq "middle: the GET_PARAMETER's first segment was lost once" 2 "$(gap_drops)"
 check "middle: the SETUP-shaped body segment after the gap opened nothing (40122)" \
 	eval "! rb_snap_port 40122"
@@ -140,7 +133,7 @@ check_eq "middle: the server got OPTIONS, GET_PARAMETER and SETUP, whole" 3 \
 	"$(grep -c '"conn": 2' "$W/raw.log")"
 touch "$W/go.middle"
 
-case_snap control
+rb_case_snap control "$DEC"
 check "control: a SETUP on a clean connection is expected (40126)" rb_snap_port 40126
 touch "$W/go.control"
 
@@ -152,7 +145,7 @@ pick0=$(dmesg | grep -c 'picked up without its SYN')
 check "pickup: the router's conntrack of the connection deleted" \
 	nse "$NS_RTR" conntrack -D -p tcp -s "$DEC4" --dport 554
 touch "$W/go.pickup1"
-case_snap pickup
+rb_case_snap pickup "$DEC"
 check "pickup: the connection was picked up again (a conntrack with the helper)" \
 	eval "nse $NS_RTR conntrack -L -p tcp -s $DEC4 --dport 554 2>/dev/null | grep -q 'ESTABLISHED.*helper=rtsp'"
 check "pickup: the SETUP after the pickup is not expected (40129)" eval "! rb_snap_port 40129"

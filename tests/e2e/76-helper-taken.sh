@@ -95,17 +95,11 @@ touch "$W/go.d1" "$W/go.d2"
 # --- leak ------------------------------------------------------------------------------
 N=${HELPER_TAKEN_CONNS:-100}
 echo 0 >$P/max_per_host
-flood() {	# flood TAG ARGS...: decoder 2 floods; waits until it is done sending
-	rm -f "$W/$1.ready"
-	bg nse "$NS_DEC2" "$PY" "$RAW" flood --settle 1 \
-		--ready "$W/$1.ready" --hold-file "$W/$1.stop" "${@:2}" >"$W/$1.out"
-	rb_gate "$W/$1.ready" "$BG_PID" 120000
-}
 # Decoder 2's connection of "port" goes: only the flood's are counted.
 nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --dport 554 >/dev/null 2>&1
 # shellcheck disable=SC2016 # expanded by eval
 busywait 20000 eval '[ -z "$(tuples "$DEC2_4")" ]' >/dev/null
-flood a --server "$SRV" --conns "$N" --setups 1 --port-base 30000
+rb_flood a --server "$SRV" --conns "$N" --setups 1 --port-base 30000
 held=$(mine "$DEC2_4")
 info "flood: $(cat "$W/a.out"); decoder 2 holds $held expectations"
 check "leak: $N connections of decoder 2 hold expectations ($held)" test "$held" -ge $((N * 3 / 4))
@@ -122,7 +116,7 @@ if [ -z "$fn" ] || ! echo "$fn" >$T/set_ftrace_filter 2>/dev/null ||
 else
 	echo >$T/trace
 	M=$((N / 2 + 10))
-	flood b --server "$SRV" --conns "$M" --setups 1 --port-base 31000
+	rb_flood b --server "$SRV" --conns "$M" --setups 1 --port-base 31000
 	check_eq "leak: the $M new connections have the helper" "$M" "$(helped "$DEC2_4")"
 	# shellcheck disable=SC2016 # expanded by eval
 	busywait 10000 eval '[ "$(grep -c "$fn" $T/trace)" -ge "$N" ]' >/dev/null

@@ -70,6 +70,29 @@ rb_client() {
 	RB_CLI_PID=$BG_PID
 }
 
+# rb_flood TAG ARGS...: decoder 2 floods (rtsp_raw.py flood ARGS, output in
+# TAG.out), keeping its connections until TAG.stop exists; waits until it
+# is done sending.
+rb_flood() {
+	rm -f "$E2E_WORK/$1.ready"
+	bg nse "$NS_DEC2" "$PY" "$RAW" flood --settle 1 \
+		--ready "$E2E_WORK/$1.ready" --hold-file "$E2E_WORK/$1.stop" \
+		"${@:2}" >"$E2E_WORK/$1.out"
+	rb_gate "$E2E_WORK/$1.ready" "$BG_PID" 120000
+}
+
+# rb_case_snap NAME PID: wait for the gate of case NAME of the client "dec"
+# (PID), then snapshot the expectations (rb_snap); the test ends if the
+# client died first.
+rb_case_snap() {
+	if ! rb_gate "$E2E_WORK/gate.$1" "$2" 60000; then
+		fail "$1: client reached its gate" \
+			"$(cat "$E2E_WORK/dec.out" "$E2E_WORK/dec.err")"
+		e2e_exit
+	fi
+	rb_snap
+}
+
 # rb_gate FILE PID [MS]: wait for FILE (written by a role) or PID's death.
 rb_gate() {
 	busywait "${3:-30000}" file_or_dead "$1" "$2" >/dev/null

@@ -132,6 +132,11 @@ sk_end() {
 		eval "grep -q '\"ok\": true' '$E2E_WORK/$1.out' && ! grep -q '\"status\": [^2]' '$E2E_WORK/$1.out'"
 }
 
+sk_flow_from() {	# sk_flow_from ADDR PORT: the router's UDP conntrack from ADDR:PORT exists
+	nse "$NS_RTR" conntrack -L -p udp --orig-src "$1" --orig-port-src "$2" 2>/dev/null |
+		grep -q .
+}
+
 sk_got() {	# sk_got NAME: datagrams decoder NAME has received so far
 	rb_udp "$E2E_WORK/$1.udp" "${SK_LPORT[$1]}"
 }

@@ -16,30 +16,14 @@ import socket
 import struct
 import sys
 
-NETLINK_NETFILTER = 12
+# The attribute encoding of the expectation role, beside this one.
+from ctnl_expect import NETLINK_NETFILTER, NLM_F_REQUEST, NLM_F_ACK, \
+    NLMSG_ERROR, nla, tuple_attrs
+
 NFNL_SUBSYS_CTNETLINK = 1
 IPCTNL_MSG_CT_NEW = 0
-NLM_F_REQUEST, NLM_F_ACK = 1, 4
-NLMSG_ERROR = 2
-NLA_F_NESTED = 0x8000
 CTA_TUPLE_ORIG, CTA_HELP = 1, 5
 CTA_HELP_NAME = 1
-CTA_TUPLE_IP, CTA_TUPLE_PROTO = 1, 2
-CTA_IP_V4_SRC, CTA_IP_V4_DST = 1, 2
-CTA_PROTO_NUM, CTA_PROTO_SRC_PORT, CTA_PROTO_DST_PORT = 1, 2, 3
-
-
-def nla(kind, data, nested=False):
-    hdr = struct.pack("=HH", 4 + len(data), kind | (NLA_F_NESTED if nested else 0))
-    return hdr + data + b"\0" * (-len(data) % 4)
-
-
-def tuple_attrs(src, dst, sport, dport):
-    ip = nla(CTA_IP_V4_SRC, socket.inet_aton(src)) + nla(CTA_IP_V4_DST, socket.inet_aton(dst))
-    pr = (nla(CTA_PROTO_NUM, struct.pack("B", 6)) +
-          nla(CTA_PROTO_SRC_PORT, struct.pack("!H", sport)) +
-          nla(CTA_PROTO_DST_PORT, struct.pack("!H", dport)))
-    return nla(CTA_TUPLE_IP, ip, True) + nla(CTA_TUPLE_PROTO, pr, True)
 
 
 def main():
@@ -50,7 +34,7 @@ def main():
         f = line.split()
         if len(f) != 4:
             continue
-        body = nla(CTA_TUPLE_ORIG, tuple_attrs(f[0], f[2], int(f[1]), int(f[3])), True)
+        body = nla(CTA_TUPLE_ORIG, tuple_attrs(f[0], f[2], 6, int(f[1]), int(f[3])), True)
         body += nla(CTA_HELP, nla(CTA_HELP_NAME, b"\0"), True)
         payload = struct.pack("=BBH", socket.AF_INET, 0, 0) + body
         mtype = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW

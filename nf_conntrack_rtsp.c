@@ -40,6 +40,7 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
 #include <net/netfilter/nf_conntrack_zones.h>
+#include <net/netns/generic.h>
 
 #include "netfilter_helpers.h"
 #include "nf_conntrack_rtsp.h"
@@ -113,7 +114,15 @@ MODULE_PARM_DESC(max_per_host,
 static unsigned int host_prefix6 = 64;
 module_param(host_prefix6, uint, 0444);
 MODULE_PARM_DESC(host_prefix6,
-		 "IPv6 prefix length that is one client host for max_per_host and the held message heads (default 64, as a host has many addresses in its /64; 128 where LAN hosts share one /64)");
+		 "IPv6 prefix length that is one client host for the held message heads, and holds at most 4 x max_per_host expectations (each address max_per_host; default 64, as a host has many addresses in its /64)");
+
+/*
+ * IPv6: an address holds max_per_host expectations, its host_prefix6
+ * prefix (the LAN's /64, often) RTSP_PREFIX_SHARE times that: a host does
+ * not pass the limit by using more addresses than that, nor does it
+ * take the whole prefix's share with one.
+ */
+#define RTSP_PREFIX_SHARE	4
 
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
@@ -293,7 +302,10 @@ struct rtsp_conn {
  * connections it meets that hold none, so that idle ones do not pile up.
  * Lock order: conn->lock, then the bucket's lock, then (only tried)
  * another connection's lock; rtsp_ports_lock under conn->lock.
- * rtsp_conns_lock is taken with no other of ours.
+ * rtsp_conns_lock is innermost: a release takes it, and ->destroy runs
+ * inline under conn->lock, rtsp_ports_lock or a bucket's lock when a
+ * conntrack lookup of ours reaps an expired master (rtsp_lookups: then
+ * the rest of the release waits for a work item).
  */
 #define RTSP_HOSTS_BITS		8
 
@@ -344,18 +356,48 @@ struct rtsp_orphan {
 };
 
 static struct hlist_head rtsp_orphans[1 << RTSP_PORTS_BITS];
-/* Records in rtsp_orphans[] (rtsp_ports_lock), up to RTSP_ORPHANS_MAX. */
+/*
+ * Records in rtsp_orphans[] (rtsp_ports_lock): up to RTSP_ORPHANS_NET_MAX
+ * per namespace, so that one (a container's) cannot take them all, and
+ * RTSP_ORPHANS_MAX in all.
+ */
 static unsigned int rtsp_orphans_n;
-#define RTSP_ORPHANS_MAX	4096
+#define RTSP_ORPHANS_NET_MAX	4096
+#define RTSP_ORPHANS_MAX	(4 * RTSP_ORPHANS_NET_MAX)
+
+struct rtsp_net {
+	unsigned int orphans;		/* rtsp_ports_lock */
+};
+
+static unsigned int rtsp_net_id __read_mostly;
+
+static struct rtsp_net *rtsp_pernet(const struct net *net)
+{
+	return net_generic(net, rtsp_net_id);
+}
+
+/*
+ * A delayed work item looks at some of rtsp_conns and of rtsp_orphans[]
+ * every RTSP_GC_INTERVAL while any is there: state whose conntrack lost
+ * our helper, and records whose flow is gone, do not wait for new RTSP
+ * connections to be found.  An orphan bucket is swept every
+ * RTSP_GC_INTERVAL * 256 / RTSP_GC_ORPHAN_BUCKETS (80 s).
+ */
+#define RTSP_GC_INTERVAL	(10 * HZ)
+#define RTSP_GC_CONNS		64
+#define RTSP_GC_ORPHAN_BUCKETS	32
+
+static void rtsp_gc_kick(void);
 
 /* In nf_conn_help::data (zeroed when the helper is attached). */
 struct nf_ct_rtsp_master {
 	struct rtsp_conn *conn;
 	u32 client_isn;			/* the client's first data byte */
 	u32 resync_isn;			/* ...of a new connection on the tuple */
-	u8 syn;				/* RTSP_SYN_* */
 	u32 resync;			/* RTSP_RESYNC_* (cmpxchg) */
+	u8 syn;				/* RTSP_SYN_* */
 	bool unseen;			/* client bytes went by without state */
+	bool adjusted;			/* rewrites moved the TCP stream */
 };
 
 #define RTSP_SYN_SEEN		1	/* @client_isn is valid */
@@ -363,8 +405,9 @@ struct nf_ct_rtsp_master {
 #define RTSP_SYN_PICKUP		4	/* picked up mid-stream, with no SYN */
 
 /* A SYN of the client on an established connection, then its SYN/ACK. */
-#define RTSP_RESYNC_SYN		1
-#define RTSP_RESYNC_DONE	2
+#define RTSP_RESYNC_SYN		1	/* @resync_isn: where its bytes begin */
+#define RTSP_RESYNC_DONE	2	/* conntrack follows the new connection */
+#define RTSP_RESYNC_DATA	4	/* the SYN carried data */
 
 /* Rate-limited, so that hostile input cannot flood the log. */
 static void rtsp_log_bad(const struct nf_conn *ct, const char *what,
@@ -465,8 +508,14 @@ static struct rtsp_host_bucket *rtsp_host_bucket(const struct nf_conn *ct)
 	return &rtsp_hosts[hash_32(h, RTSP_HOSTS_BITS)];
 }
 
-/* Are the clients of @a and @b the same host (IPv6: host_prefix6)? */
-static bool rtsp_same_host(const struct nf_conn *a, const struct nf_conn *b)
+/* The clients of @a and @b: the same address, the same IPv6 prefix? */
+enum rtsp_kin {
+	RTSP_KIN_NONE,
+	RTSP_KIN_PREFIX,		/* IPv6: within host_prefix6 */
+	RTSP_KIN_ADDR,
+};
+
+static enum rtsp_kin rtsp_kin(const struct nf_conn *a, const struct nf_conn *b)
 {
 	const union nf_inet_addr *x =
 		&a->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
@@ -475,17 +524,19 @@ static bool rtsp_same_host(const struct nf_conn *a, const struct nf_conn *b)
 
 	if (nf_ct_l3num(a) != nf_ct_l3num(b) ||
 	    !net_eq(nf_ct_net(a), nf_ct_net(b)))
-		return false;
+		return RTSP_KIN_NONE;
 	if (nf_ct_l3num(a) == AF_INET)
-		return x->ip == y->ip;
-	return ipv6_prefix_equal(&x->in6, &y->in6, host_prefix6);
+		return x->ip == y->ip ? RTSP_KIN_ADDR : RTSP_KIN_NONE;
+	if (ipv6_addr_equal(&x->in6, &y->in6))
+		return RTSP_KIN_ADDR;
+	return ipv6_prefix_equal(&x->in6, &y->in6, host_prefix6) ?
+	       RTSP_KIN_PREFIX : RTSP_KIN_NONE;
 }
 
 /*
- * rtsp_help() calls this under conn->lock; a release (->destroy, from
- * nf_ct_delete(), or the collector of rtsp_conns) may run at the same time
- * on another CPU, after conn->lock, and at unload under a conntrack hash
- * lock, which rtsp_help() takes under conn->lock, without it: the
+ * rtsp_help() calls this under conn->lock; a release (->destroy, the
+ * collector of rtsp_conns, the release work item) calls it without, after
+ * its last use of conn->lock, maybe on another CPU at the same time: the
  * bucket's lock orders them.  A reader still on the node when it is added
  * again walks the bucket anew from its head: it may count twice, never
  * miss one.
@@ -632,6 +683,15 @@ static struct hlist_head *rtsp_orphan_bucket(const struct net *net,
 	return rtsp_orphans + (rtsp_port_bucket(net, addr, port) - rtsp_ports);
 }
 
+/* rtsp_ports_lock held. */
+static void rtsp_orphan_del(struct rtsp_orphan *o)
+{
+	hlist_del(&o->node);
+	rtsp_orphans_n--;
+	rtsp_pernet(read_pnet(&o->net))->orphans--;
+	kfree(o);
+}
+
 static bool rtsp_port_busy(struct net *net, u8 family,
 			   const union nf_inet_addr *addr, __be16 port)
 {
@@ -653,11 +713,21 @@ static bool rtsp_port_busy(struct net *net, u8 family,
 			continue;
 		if (rtsp_flow_alive(net, &o->zone, &o->child, NULL))
 			return true;
-		hlist_del(&o->node);
-		rtsp_orphans_n--;
-		kfree(o);
+		rtsp_orphan_del(o);
 	}
 	return false;
+}
+
+/* Free the records of @head whose flow is gone (rtsp_ports_lock held). */
+static void rtsp_orphans_reap(struct hlist_head *head)
+{
+	struct rtsp_orphan *o;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(o, tmp, head, node)
+		if (!rtsp_flow_alive(read_pnet(&o->net), &o->zone, &o->child,
+				     NULL))
+			rtsp_orphan_del(o);
 }
 
 /* At the end of its control connection, @md's live flows keep its port. */
@@ -669,9 +739,12 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 	struct nf_conntrack_tuple flow;
 	struct rtsp_orphan *o;
 
+	struct hlist_head *head;
+	struct rtsp_net *rn;
+	bool full;
+
 	/* Not for a namespace going away (rtsp_net_exit() has run). */
-	if (!check_net(nf_ct_net(ct)) ||
-	    READ_ONCE(rtsp_orphans_n) >= RTSP_ORPHANS_MAX)
+	if (!check_net(nf_ct_net(ct)))
 		return;
 	rtsp_sender_tuple(md, snd, &flow);
 	if (!rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &flow, ct))
@@ -685,6 +758,8 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 	o->addr = *addr;
 	o->port = md->port;
 	o->family = nf_ct_l3num(ct);
+	head = rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port);
+	rn = rtsp_pernet(nf_ct_net(ct));
 	spin_lock(&rtsp_ports_lock);
 	/* rtsp_net_exit() takes this lock once the namespace is dying. */
 	if (!check_net(nf_ct_net(ct))) {
@@ -692,10 +767,27 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 		kfree(o);
 		return;
 	}
-	hlist_add_head(&o->node,
-		       rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port));
-	rtsp_orphans_n++;
+	full = rn->orphans >= RTSP_ORPHANS_NET_MAX ||
+	       rtsp_orphans_n >= RTSP_ORPHANS_MAX;
+	/* Dead records wait for the collector: make room here first. */
+	if (full) {
+		rtsp_orphans_reap(head);
+		full = rn->orphans >= RTSP_ORPHANS_NET_MAX ||
+		       rtsp_orphans_n >= RTSP_ORPHANS_MAX;
+	}
+	if (!full) {
+		hlist_add_head(&o->node, head);
+		rtsp_orphans_n++;
+		rn->orphans++;
+	}
 	spin_unlock(&rtsp_ports_lock);
+	if (full) {
+		kfree(o);
+		rtsp_log_bad(ct, "too many media flows outlive their control connection",
+			     "router port not held for its flow");
+		return;
+	}
+	rtsp_gc_kick();
 	pr_debug("media port %u: held by its flow after the control connection\n",
 		 ntohs(md->port));
 }
@@ -791,13 +883,15 @@ static void rtsp_release_work_fn(struct work_struct *work)
 	struct llist_node *list = llist_del_all(&rtsp_releases);
 	struct rtsp_conn *conn, *tmp;
 
-	rcu_read_lock();
-	local_bh_disable();
 	/* The rcu_head is where the node was: read the next one first. */
-	llist_for_each_entry_safe(conn, tmp, list, release)
+	llist_for_each_entry_safe(conn, tmp, list, release) {
+		rcu_read_lock();
+		local_bh_disable();
 		rtsp_conn_release_rest(conn, !READ_ONCE(rtsp_unloading));
-	local_bh_enable();
-	rcu_read_unlock();
+		local_bh_enable();
+		rcu_read_unlock();
+		cond_resched();
+	}
 }
 
 static DECLARE_WORK(rtsp_release_work, rtsp_release_work_fn);
@@ -830,8 +924,8 @@ static bool rtsp_conn_stale(struct rtsp_conn *conn)
 	return rtsp_conn_of(conn->ct) != conn;
 }
 
-/* Release state left behind; its conntrack keeps the helper data. */
-static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
+/* State left behind: its conntrack keeps the helper data. */
+static void rtsp_conn_forget(struct rtsp_conn *conn)
 {
 	struct nf_ct_rtsp_master *m;
 
@@ -840,34 +934,37 @@ static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
 		m = nfct_help_data(conn->ct);
 		cmpxchg(&m->conn, conn, NULL);
 	}
+}
+
+static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
+{
+	rtsp_conn_forget(conn);
 	rtsp_conn_release(conn, orphan);
 }
 
 /*
- * List a new state (under RCU), and look at the RTSP_CONNS_GC oldest
- * others: those left behind are released, the others go to the end of
- * the list.  They are looked at off the list; a release meanwhile finds
- * them unlisted.  @conn is not listed if released already (->destroy
- * right after it was published).
+ * Look at the @n (at most RTSP_GC_BATCH) oldest states, under RCU: those
+ * left behind are released, the others go to the end of the list.  They
+ * are looked at off the list; a release meanwhile finds them unlisted.
+ * Returns how many were looked at.
  */
-static void rtsp_conn_list(struct rtsp_conn *conn)
-{
-	struct rtsp_conn *old[RTSP_CONNS_GC];
-	unsigned int i, n = 0;
+#define RTSP_GC_BATCH		16
 
+static unsigned int rtsp_conns_gc(unsigned int n)
+{
+	struct rtsp_conn *old[RTSP_GC_BATCH];
+	unsigned int i, k = 0;
+
+	n = min_t(unsigned int, n, RTSP_GC_BATCH);
 	spin_lock_bh(&rtsp_conns_lock);
-	while (n < RTSP_CONNS_GC && !list_empty(&rtsp_conns)) {
-		old[n] = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
-		list_del(&old[n]->all);
-		old[n++]->listed = false;
-	}
-	if (!READ_ONCE(conn->freeing)) {
-		list_add_tail(&conn->all, &rtsp_conns);
-		conn->listed = true;
+	while (k < n && !list_empty(&rtsp_conns)) {
+		old[k] = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
+		list_del(&old[k]->all);
+		old[k++]->listed = false;
 	}
 	spin_unlock_bh(&rtsp_conns_lock);
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < k; i++) {
 		if (rtsp_conn_stale(old[i])) {
 			rtsp_conn_release_stale(old[i], true);
 			continue;
@@ -879,6 +976,69 @@ static void rtsp_conn_list(struct rtsp_conn *conn)
 		}
 		spin_unlock_bh(&rtsp_conns_lock);
 	}
+	return k;
+}
+
+static void rtsp_gc_work_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(rtsp_gc_work, rtsp_gc_work_fn);
+/* Where the next sweep of rtsp_orphans[] begins (the work item's own). */
+static unsigned int rtsp_gc_orphan_next;
+
+static void rtsp_gc_kick(void)
+{
+	if (!READ_ONCE(rtsp_unloading) && !delayed_work_pending(&rtsp_gc_work))
+		queue_delayed_work(system_power_efficient_wq, &rtsp_gc_work,
+				   RTSP_GC_INTERVAL);
+}
+
+static void rtsp_gc_work_fn(struct work_struct *work)
+{
+	unsigned int i;
+	bool more;
+
+	for (i = 0; i < RTSP_GC_CONNS; i += RTSP_GC_BATCH) {
+		rcu_read_lock();
+		local_bh_disable();
+		more = rtsp_conns_gc(RTSP_GC_BATCH) == RTSP_GC_BATCH;
+		local_bh_enable();
+		rcu_read_unlock();
+		if (!more)
+			break;
+		cond_resched();
+	}
+	for (i = 0; i < RTSP_GC_ORPHAN_BUCKETS; i++) {
+		spin_lock_bh(&rtsp_ports_lock);
+		rtsp_orphans_reap(&rtsp_orphans[rtsp_gc_orphan_next]);
+		spin_unlock_bh(&rtsp_ports_lock);
+		rtsp_gc_orphan_next = (rtsp_gc_orphan_next + 1) %
+				      ARRAY_SIZE(rtsp_orphans);
+		cond_resched();
+	}
+	spin_lock_bh(&rtsp_ports_lock);
+	more = rtsp_orphans_n;
+	spin_unlock_bh(&rtsp_ports_lock);
+	spin_lock_bh(&rtsp_conns_lock);
+	more |= !list_empty(&rtsp_conns);
+	spin_unlock_bh(&rtsp_conns_lock);
+	if (more)
+		rtsp_gc_kick();
+}
+
+/*
+ * List a new state (under RCU), and look at the RTSP_CONNS_GC oldest
+ * others.  @conn is not listed if released already (->destroy right after
+ * it was published).
+ */
+static void rtsp_conn_list(struct rtsp_conn *conn)
+{
+	spin_lock_bh(&rtsp_conns_lock);
+	if (!READ_ONCE(conn->freeing)) {
+		list_add_tail(&conn->all, &rtsp_conns);
+		conn->listed = true;
+	}
+	spin_unlock_bh(&rtsp_conns_lock);
+	rtsp_conns_gc(RTSP_CONNS_GC);
+	rtsp_gc_kick();
 }
 
 /* 1 KiB objects, unless spinlocks carry debugging data. */
@@ -1387,28 +1547,35 @@ static unsigned int rtsp_conn_holds(struct rtsp_conn *conn, struct nf_conn *ct,
 }
 
 /*
- * How many expectations does the client of @self hold over all its RTSP
- * connections, with the ports its SETUPs are expecting right now (@b's
- * lock held; counting stops at @limit)?  Only indexed connections can
+ * How many more expectations may the client of @self hold (@limit for its
+ * address, RTSP_PREFIX_SHARE times that for its IPv6 prefix), counting
+ * those of all its RTSP connections and the ports their SETUPs are
+ * expecting right now (@b's lock held)?  Only indexed connections can
  * hold any: each indexes itself before it expects.  The connections met
  * on the way, of any host, that hold none and are not in a SETUP (their
  * lock is free) leave the index; a stale entry (its helper taken away by
  * ctnetlink, or its state released) leaves it too.
  */
-static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
-				    struct rtsp_conn *self, unsigned int limit)
+static unsigned int rtsp_host_room(struct rtsp_host_bucket *b,
+				   struct rtsp_conn *self, unsigned int limit)
 {
+	unsigned int n = 0, n_prefix = 0, live, limit_prefix = limit;
 	struct rtsp_conn *conn;
 	struct hlist_node *tmp;
 	struct nf_conn *other;
-	unsigned int n = 0, live;
+	enum rtsp_kin kin;
 	u8 pending;
 
+	if (nf_ct_l3num(self->ct) == AF_INET6 && host_prefix6 < 128 &&
+	    check_mul_overflow(limit, RTSP_PREFIX_SHARE, &limit_prefix))
+		limit_prefix = UINT_MAX;
 	hlist_for_each_entry_safe(conn, tmp, &b->conns, host_node) {
-		if (n >= limit)
-			break;
+		if (n >= limit || n_prefix >= limit_prefix)
+			return 0;
 		if (conn == self) {
-			n += rtsp_live_expectations(self->ct);
+			live = rtsp_live_expectations(self->ct);
+			n += live;
+			n_prefix += live;
 			continue;
 		}
 		/* Referenced by its state, which our lock keeps. */
@@ -1428,10 +1595,15 @@ static unsigned int rtsp_host_count(struct rtsp_host_bucket *b,
 		} else {
 			live = rtsp_conn_holds(conn, other, &pending);
 		}
-		if (rtsp_same_host(other, self->ct))
+		kin = rtsp_kin(other, self->ct);
+		if (kin == RTSP_KIN_ADDR)
 			n += live + pending;
+		if (kin != RTSP_KIN_NONE)
+			n_prefix += live + pending;
 	}
-	return n;
+	if (n >= limit || n_prefix >= limit_prefix)
+		return 0;
+	return min(limit - n, limit_prefix - n_prefix);
 }
 
 /* Does @ct expect UDP port @port, or with 0 anything (under RCU)? */
@@ -1472,7 +1644,7 @@ static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
 				    struct nf_conn *ct, unsigned int n)
 {
 	unsigned int limit = READ_ONCE(max_per_host);
-	unsigned int i, held = 0, want, sum = 0;
+	unsigned int i, room = 0, want, sum = 0;
 	struct rtsp_conn *conn = c->owner;
 	struct rtsp_host_bucket *b;
 
@@ -1487,10 +1659,10 @@ static unsigned int rtsp_host_admit(struct nf_rtsp_msg_ctx *c,
 	b = conn->host;
 	spin_lock(&b->lock);
 	if (limit)
-		held = rtsp_host_count(b, conn, limit);
+		room = rtsp_host_room(b, conn, limit);
 	for (i = 0; i < n; i++) {
 		want = rtsp_spec_ports(&c->spec[i].client);
-		if (limit && held + sum + want > limit)
+		if (limit && sum + want > room)
 			break;
 		sum += want;
 	}
@@ -1972,7 +2144,7 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
-	unsigned int i, k, want = 0, allowed, held, limit = READ_ONCE(max_per_host);
+	unsigned int i, k, want = 0, allowed, limit = READ_ONCE(max_per_host);
 	unsigned long timeout = min(setup_timeout, RTSP_REARM_TIMEOUT) * HZ;
 	struct rtsp_host_bucket *b = conn->host;
 	bool again[RTSP_MEDIA_MAX] = { };
@@ -1992,8 +2164,7 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 	allowed = want;
 	if (limit && want) {
 		spin_lock(&b->lock);
-		held = rtsp_host_count(b, conn, limit);
-		allowed = held >= limit ? 0 : min(want, limit - held);
+		allowed = min(want, rtsp_host_room(b, conn, limit));
 		if (allowed)
 			rtsp_host_reserve(conn, allowed);
 		spin_unlock(&b->lock);
@@ -2378,6 +2549,8 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 
 	if (!seqadj)
 		return false;
+	WRITE_ONCE(((struct nf_ct_rtsp_master *)nfct_help_data(ct))->adjusted,
+		   true);
 	set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
 	spin_lock_bh(&ct->lock);
 	way = &seqadj->seq[CTINFO2DIR(ctinfo)];
@@ -2427,27 +2600,65 @@ static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
 }
 
 /*
+ * The sequence adjustment of our rewrites belongs to the connection they
+ * were made in: a new one on the same tuple starts with none.  Left in
+ * place, it would move the new SYN when its ISN falls after the rewrite,
+ * and conntrack would not follow the new connection.
+ */
+static void rtsp_seqadj_forget(struct nf_conn *ct)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+
+	if (!seqadj)
+		return;
+	spin_lock_bh(&ct->lock);
+	memset(seqadj->seq, 0, sizeof(seqadj->seq));
+	spin_unlock_bh(&ct->lock);
+}
+
+/*
  * A SYN of the client on an established connection (a box that rebooted
- * and uses the same port again), then the server's SYN/ACK for it:
- * conntrack follows the new connection from there (tcp_packet()), and so
- * do we, from its first byte, at its next segment.
+ * and uses the same port again), then the server's SYN/ACK for it, which
+ * conntrack took to follow the new connection (tcp_packet(), before us:
+ * state SYN_RECV, the SYN's end as the client's): so do we, from its
+ * first byte, at its next segment.  A SYN sent again is no new connection.
  */
 static void rtsp_resync(struct nf_conn *ct, enum ip_conntrack_dir dir,
-			const struct tcphdr *th)
+			const struct tcphdr *th, u32 datalen)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	const struct ip_ct_tcp *tcp = &ct->proto.tcp;
+	u32 end = ntohl(th->seq) + 1 + datalen;
+	u32 r;
 
 	if (dir == IP_CT_DIR_ORIGINAL && !th->ack) {
-		WRITE_ONCE(m->resync_isn, ntohl(th->seq) + 1);
+		if (((READ_ONCE(m->syn) & RTSP_SYN_SEEN) &&
+		     ntohl(th->seq) + 1 == READ_ONCE(m->client_isn)) ||
+		    ((READ_ONCE(m->resync) & RTSP_RESYNC_SYN) &&
+		     end == READ_ONCE(m->resync_isn)))
+			return;
+		if (READ_ONCE(m->adjusted))
+			rtsp_seqadj_forget(ct);
+		WRITE_ONCE(m->resync_isn, end);
 		/* @resync_isn is read after @resync (acquire, below). */
-		smp_store_release(&m->resync, RTSP_RESYNC_SYN);
-	} else if (dir == IP_CT_DIR_REPLY && th->ack &&
-		   /* Pairs with the release just above. */
-		   smp_load_acquire(&m->resync) == RTSP_RESYNC_SYN &&
-		   ntohl(th->ack_seq) == READ_ONCE(m->resync_isn)) {
-		/* Pairs with the cmpxchg() of rtsp_restart(). */
-		smp_store_release(&m->resync, RTSP_RESYNC_DONE);
+		smp_store_release(&m->resync, RTSP_RESYNC_SYN |
+				  (datalen ? RTSP_RESYNC_DATA : 0));
+		return;
 	}
+	if (dir != IP_CT_DIR_REPLY || !th->ack)
+		return;
+	/* Pairs with the release just above. */
+	r = smp_load_acquire(&m->resync);
+	if (!(r & RTSP_RESYNC_SYN) ||
+	    ntohl(th->ack_seq) != READ_ONCE(m->resync_isn))
+		return;
+	/* Conntrack saw this SYN/ACK first: the client has not answered. */
+	if (READ_ONCE(tcp->state) != TCP_CONNTRACK_SYN_RECV ||
+	    READ_ONCE(tcp->seen[IP_CT_DIR_ORIGINAL].td_end) !=
+	    READ_ONCE(m->resync_isn))
+		return;
+	/* Ordered before rtsp_restart()'s reads (cmpxchg() is a barrier). */
+	cmpxchg(&m->resync, r, (r & ~RTSP_RESYNC_SYN) | RTSP_RESYNC_DONE);
 }
 
 /* Where the client's bytes begin, before its first segment is parsed. */
@@ -2482,21 +2693,34 @@ static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 {
 	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
 
-	/* Corrected for the rewrites' sequence adjustment (tcp_in_window()). */
+	/*
+	 * Corrected for the rewrites' sequence adjustment (tcp_in_window()).
+	 * Read without ct->lock: a stale value only delays the verdict by a
+	 * segment (the client sends it again).
+	 */
 	return (READ_ONCE(r->flags) & IP_CT_TCP_FLAG_MAXACK_SET) &&
 	       after(READ_ONCE(r->td_maxack), seq);
 }
 
-/* The client started a new connection on the tuple: follow it afresh. */
+/*
+ * The client started a new connection on the tuple: follow it afresh (what
+ * the old one showed does not count), unless its SYN carried data.
+ */
 static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	u32 r = READ_ONCE(m->resync);
 	unsigned int d, i;
 
-	if (cmpxchg(&m->resync, RTSP_RESYNC_DONE, 0) != RTSP_RESYNC_DONE)
+	if (!(r & RTSP_RESYNC_DONE) || cmpxchg(&m->resync, r, 0) != r)
 		return;
 	pr_debug("client restarted the connection on the same ports\n");
 	WRITE_ONCE(m->client_isn, READ_ONCE(m->resync_isn));
+	WRITE_ONCE(m->unseen, false);
+	/* Read with smp_load_acquire() by rtsp_client_start(). */
+	smp_store_release(&m->syn, RTSP_SYN_SEEN |
+			  (r & RTSP_RESYNC_DATA ? RTSP_SYN_DATA : 0));
+	conn->garbage = false;
 	for (d = 0; d < IP_CT_DIR_MAX; d++) {
 		struct rtsp_stream *s = &conn->stream[d];
 
@@ -2547,11 +2771,12 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th)
 		return NF_ACCEPT;
+	dataoff = protoff + th->doff * 4;
 	if (unlikely(th->syn)) {
-		rtsp_resync(ct, dir, th);
+		rtsp_resync(ct, dir, th,
+			    skb->len > dataoff ? skb->len - dataoff : 0);
 		return NF_ACCEPT;
 	}
-	dataoff = protoff + th->doff * 4;
 	if (dataoff >= skb->len)
 		return NF_ACCEPT;
 
@@ -2617,7 +2842,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	}
 
 	spin_lock_bh(&conn->lock);
-	if (unlikely(READ_ONCE(m->resync)))
+	if (unlikely(READ_ONCE(m->resync) & RTSP_RESYNC_DONE))
 		rtsp_restart(conn, ct);
 	s = &conn->stream[dir];
 	if (!s->synced && dir == IP_CT_DIR_ORIGINAL)
@@ -2902,23 +3127,25 @@ static void rtsp_conns_drain(void)
 {
 	struct rtsp_conn *conn;
 
-	rcu_read_lock();
-	local_bh_disable();
 	for (;;) {
-		spin_lock_bh(&rtsp_conns_lock);
+		rcu_read_lock();
+		local_bh_disable();
+		spin_lock(&rtsp_conns_lock);
 		conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
 						all);
 		if (conn) {
 			list_del(&conn->all);
 			conn->listed = false;
 		}
-		spin_unlock_bh(&rtsp_conns_lock);
+		spin_unlock(&rtsp_conns_lock);
+		if (conn)
+			rtsp_conn_release(conn, false);
+		local_bh_enable();
+		rcu_read_unlock();
 		if (!conn)
 			break;
-		rtsp_conn_release(conn, false);
+		cond_resched();
 	}
-	local_bh_enable();
-	rcu_read_unlock();
 }
 
 /*
@@ -2929,47 +3156,50 @@ static void rtsp_conns_drain(void)
  */
 static void __net_exit rtsp_net_exit(struct net *net)
 {
-	struct rtsp_conn *conn, *found;
+	struct rtsp_conn *conn, *tmp;
 	struct rtsp_orphan *o;
-	struct hlist_node *tmp;
+	struct hlist_node *n;
+	LIST_HEAD(stale);
 	unsigned int i;
 
+	/*
+	 * One pass: a state taken here is ours to release (->freeing), so
+	 * its node (shared with the rcu_head) is ours to put on @stale.
+	 */
 	rcu_read_lock();
-	local_bh_disable();
-	do {
-		found = NULL;
-		spin_lock(&rtsp_conns_lock);
-		list_for_each_entry(conn, &rtsp_conns, all) {
-			if (net_eq(nf_ct_net(conn->ct), net) &&
-			    rtsp_conn_stale(conn)) {
-				list_del(&conn->all);
-				conn->listed = false;
-				found = conn;
-				break;
-			}
-		}
-		spin_unlock(&rtsp_conns_lock);
-		if (found)
-			rtsp_conn_release_stale(found, false);
-	} while (found);
-
-	spin_lock(&rtsp_ports_lock);
-	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++) {
-		hlist_for_each_entry_safe(o, tmp, &rtsp_orphans[i], node) {
-			if (!net_eq(read_pnet(&o->net), net))
-				continue;
-			hlist_del(&o->node);
-			rtsp_orphans_n--;
-			kfree(o);
-		}
+	spin_lock_bh(&rtsp_conns_lock);
+	list_for_each_entry_safe(conn, tmp, &rtsp_conns, all) {
+		if (!net_eq(nf_ct_net(conn->ct), net) ||
+		    !rtsp_conn_stale(conn) || cmpxchg(&conn->freeing, 0, 1))
+			continue;
+		list_move(&conn->all, &stale);
+		conn->listed = false;
 	}
-	spin_unlock(&rtsp_ports_lock);
-	local_bh_enable();
+	spin_unlock_bh(&rtsp_conns_lock);
 	rcu_read_unlock();
+	list_for_each_entry_safe(conn, tmp, &stale, all) {
+		rcu_read_lock();
+		local_bh_disable();
+		rtsp_conn_forget(conn);
+		rtsp_conn_release_rest(conn, false);
+		local_bh_enable();
+		rcu_read_unlock();
+		cond_resched();
+	}
+
+	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++) {
+		spin_lock_bh(&rtsp_ports_lock);
+		hlist_for_each_entry_safe(o, n, &rtsp_orphans[i], node)
+			if (net_eq(read_pnet(&o->net), net))
+				rtsp_orphan_del(o);
+		spin_unlock_bh(&rtsp_ports_lock);
+	}
 }
 
 static struct pernet_operations rtsp_net_ops = {
 	.exit = rtsp_net_exit,
+	.id = &rtsp_net_id,
+	.size = sizeof(struct rtsp_net),
 };
 
 static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
@@ -2991,6 +3221,8 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	 */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
+	/* Nothing queues it once the flag is seen. */
+	cancel_delayed_work_sync(&rtsp_gc_work);
 	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	flush_work(&rtsp_release_work);

@@ -12,7 +12,8 @@
         {"ok": true, "replies": [...], "sessions": [...], "udp": {...},
          "marks": {...}, "sent": [...], "error": null}
       Steps (each a JSON object; its first key is the op):
-        {"connect": "ADDR", "port": 554}   new control connection
+        {"connect": "ADDR", "port": 554}   new control connection ("sport":
+                                            N: from that source port)
         {"send": [MSG...], "cuts": [CUT...], "gap": 0.2}
             MSGs (strings, or {"m": METHOD, "uri": URI, "h": [HEADER...],
             "body": TEXT} with Content-Length added; "{S0}" "{S1}"...
@@ -28,13 +29,15 @@
         {"wait_udp": PORT, "count": N, "timeout": 10}
         {"mark": NAME}                      snapshot the UDP counts
         {"repeat": N, "every": SECS, "steps": [...]}
-        {"close": 1}
+        {"close": 1}                        ("abort": true: with a RST)
   rtsp_raw.py server --bind ADDR --log FILE [--ready FILE] [--sessions A,B]
                     [--reply-append FILE]
       Answers every request 200 (400 to what is not RTSP), echoing CSeq,
       Transport (plus the text of --reply-append FILE, when it exists)
       and Session; a SETUP without Session gets the next id of
-      --sessions (per connection). Reads Content-Length bodies. Logs each
+      --sessions (per connection). A request with an "X-Abort" header is
+      not answered: the connection is reset (SO_LINGER 0), as a server
+      that restarts loses it. Reads Content-Length bodies. Logs each
       request as a JSON line: method, cseq, session, transport, clen,
       body (its length), conn (connection number), peer.
   rtsp_raw.py flood --server ADDR --conns N --setups M --port-base P
@@ -56,6 +59,7 @@ import re
 import select
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -226,6 +230,9 @@ class Client:
             self.sock = socket.socket(fam, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.sock.settimeout(st.get("timeout", 10))
+            if st.get("sport"):
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self.sock.bind(("", st["sport"]))
             self.sock.connect((addr, st.get("port", 554)))
             self.buf = b""
         elif op == "send":
@@ -281,6 +288,9 @@ class Client:
                     time.sleep(left)
         elif op == "close":
             if self.sock:
+                if st.get("abort"):
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         struct.pack("ii", 1, 0))
                 self.sock.close()
             self.sock = None
         else:
@@ -352,6 +362,11 @@ class Handler(socketserver.BaseRequestHandler):
                       "session": session or None, "transport": transport,
                       "clen": hdrs.get("content-length"), "body": len(body),
                       "peer": peer})
+            if "x-abort" in hdrs:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                struct.pack("ii", 1, 0))
+                sock.close()
+                return
             lines = []
             if len(parts) != 3 or not parts[2].startswith("RTSP/"):
                 lines = ["RTSP/1.0 400 Bad Request", f"CSeq: {cseq}"]

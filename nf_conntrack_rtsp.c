@@ -114,15 +114,18 @@ MODULE_PARM_DESC(max_per_host,
 static unsigned int host_prefix6 = 64;
 module_param(host_prefix6, uint, 0444);
 MODULE_PARM_DESC(host_prefix6,
-		 "IPv6 prefix length that is one client host for the held message heads, and holds at most 4 x max_per_host expectations (each address max_per_host; default 64, as a host has many addresses in its /64)");
+		 "IPv6 prefix length that is one client host for the held message heads and max_per_prefix6 (default 64, as a host has many addresses in its /64)");
 
 /*
- * IPv6: an address holds max_per_host expectations, its host_prefix6
- * prefix (the LAN's /64, often) RTSP_PREFIX_SHARE times that: a host does
- * not pass the limit by using more addresses than that, nor does it
- * take the whole prefix's share with one.
+ * IPv6: an address holds max_per_host expectations, all those of its
+ * host_prefix6 prefix together max_per_prefix6: a host does not pass the
+ * limit by using more addresses.  Where the LAN's hosts share one /64,
+ * that is a limit for all of them together.
  */
-#define RTSP_PREFIX_SHARE	4
+static unsigned int max_per_prefix6 = 128;
+module_param(max_per_prefix6, uint, 0644);
+MODULE_PARM_DESC(max_per_prefix6,
+		 "max RTSP expectations all the IPv6 addresses of one host_prefix6 prefix may hold together, with max_per_host for each (default 128; 0: no limit per prefix)");
 
 static char *media_source = "any";
 module_param(media_source, charp, 0444);
@@ -294,9 +297,10 @@ struct rtsp_conn {
 
 /*
  * Our connections that may hold expectations, hashed by client host (an
- * IPv4 address, an IPv6 /64: a host has many addresses in its prefix):
- * max_per_host counts a host's expectations from its own connections
- * instead of walking the whole expectation table on each SETUP.  A SETUP
+ * IPv4 address, an IPv6 host_prefix6 prefix: a host has many addresses in
+ * it): max_per_host (per address) and max_per_prefix6 count a client's
+ * expectations from its own connections instead of walking the whole
+ * expectation table on each SETUP.  A SETUP
  * counts and reserves its ports under the bucket's lock, so that two
  * SETUPs of a host cannot both pass the limit; the walk also drops the
  * connections it meets that hold none, so that idle ones do not pile up.
@@ -321,11 +325,15 @@ static u32 rtsp_hosts_seed __read_mostly;
 /*
  * Every connection state, oldest first.  ctnetlink can take a helper away
  * from a conntrack ("conntrack -U --helper ''"), and then ->destroy never
- * runs for it: each new state looks at the oldest ones and frees those
- * whose conntrack is gone or no longer ours.  Taken alone.
+ * runs for it: each new state looks at the oldest ones, and a work item at
+ * all of them every RTSP_GC_INTERVAL, and they free those whose conntrack
+ * is gone or no longer ours.
  */
 static LIST_HEAD(rtsp_conns);
 static DEFINE_SPINLOCK(rtsp_conns_lock);
+static unsigned int rtsp_conns_n;	/* listed (rtsp_conns_lock) */
+/* Walks that let rtsp_conns_lock go with states off the list. */
+static DEFINE_MUTEX(rtsp_conns_walk);
 #define RTSP_CONNS_GC		2
 
 /*
@@ -353,20 +361,29 @@ struct rtsp_orphan {
 	union nf_inet_addr addr;
 	__be16 port;
 	u8 family;
+	u8 host;			/* the client's rtsp_hosts[] bucket */
 };
 
 static struct hlist_head rtsp_orphans[1 << RTSP_PORTS_BITS];
 /*
- * Records in rtsp_orphans[] (rtsp_ports_lock): up to RTSP_ORPHANS_NET_MAX
- * per namespace, so that one (a container's) cannot take them all, and
- * RTSP_ORPHANS_MAX in all.
+ * Records in rtsp_orphans[] (rtsp_ports_lock): up to RTSP_ORPHANS_HOST for
+ * the clients of one host bucket of a namespace, RTSP_ORPHANS_NET_MAX per
+ * namespace, and RTSP_ORPHANS_MAX in all the namespaces but the initial
+ * one (containers do not take the router's share).  A flow whose hosts
+ * have no room left is ended: left to live without its port, it could
+ * get another session's stream.  When the namespace or all have none,
+ * the others' flows are not ended for it: they go on without a record.
  */
 static unsigned int rtsp_orphans_n;
 #define RTSP_ORPHANS_NET_MAX	4096
+#define RTSP_ORPHANS_HOST	256
 #define RTSP_ORPHANS_MAX	(4 * RTSP_ORPHANS_NET_MAX)
+/* Buckets reaped at once when there is no room (beside the new one's). */
+#define RTSP_ORPHANS_REAP	2
 
 struct rtsp_net {
 	unsigned int orphans;		/* rtsp_ports_lock */
+	u16 host_orphans[1 << RTSP_HOSTS_BITS];	/* per client bucket */
 };
 
 static unsigned int rtsp_net_id __read_mostly;
@@ -377,14 +394,13 @@ static struct rtsp_net *rtsp_pernet(const struct net *net)
 }
 
 /*
- * A delayed work item looks at some of rtsp_conns and of rtsp_orphans[]
- * every RTSP_GC_INTERVAL while any is there: state whose conntrack lost
- * our helper, and records whose flow is gone, do not wait for new RTSP
- * connections to be found.  An orphan bucket is swept every
+ * A delayed work item looks at every state of rtsp_conns and at some of
+ * rtsp_orphans[] every RTSP_GC_INTERVAL while any is there: state whose
+ * conntrack lost our helper, and records whose flow is gone, do not wait
+ * for new RTSP connections to be found.  An orphan bucket is swept every
  * RTSP_GC_INTERVAL * 256 / RTSP_GC_ORPHAN_BUCKETS (80 s).
  */
 #define RTSP_GC_INTERVAL	(10 * HZ)
-#define RTSP_GC_CONNS		64
 #define RTSP_GC_ORPHAN_BUCKETS	32
 
 static void rtsp_gc_kick(void);
@@ -395,10 +411,18 @@ struct nf_ct_rtsp_master {
 	u32 client_isn;			/* the client's first data byte */
 	u32 resync_isn;			/* ...of a new connection on the tuple */
 	u32 resync;			/* RTSP_RESYNC_* (cmpxchg) */
+	/* ct->lock: what rtsp_seqadj_move() changed, for rtsp_seqadj_back(). */
+	u32 saved_pos;
+	s32 saved_before;
 	u8 syn;				/* RTSP_SYN_* */
 	bool unseen;			/* client bytes went by without state */
-	bool adjusted;			/* rewrites moved the TCP stream */
+	bool adjusted;			/* (ct->lock) rewrites moved the stream */
+	u8 moved;			/* (ct->lock) RTSP_MOVED_* */
 };
+
+/* How rtsp_seqadj_move() spared a SYN of the old adjustment. */
+#define RTSP_MOVED_AHEAD	1	/* the SYN is after the old bytes */
+#define RTSP_MOVED_BEHIND	2
 
 #define RTSP_SYN_SEEN		1	/* @client_isn is valid */
 #define RTSP_SYN_DATA		2	/* the SYN carried data (Fast Open) */
@@ -686,9 +710,13 @@ static struct hlist_head *rtsp_orphan_bucket(const struct net *net,
 /* rtsp_ports_lock held. */
 static void rtsp_orphan_del(struct rtsp_orphan *o)
 {
+	struct rtsp_net *rn;
+
 	hlist_del(&o->node);
 	rtsp_orphans_n--;
-	rtsp_pernet(read_pnet(&o->net))->orphans--;
+	rn = rtsp_pernet(read_pnet(&o->net));
+	rn->orphans--;
+	rn->host_orphans[o->host]--;
 	kfree(o);
 }
 
@@ -731,65 +759,88 @@ static void rtsp_orphans_reap(struct hlist_head *head)
 }
 
 /* At the end of its control connection, @md's live flows keep its port. */
+/* Room for one more record in @net, and in all (rtsp_ports_lock)? */
+static bool rtsp_orphan_room(const struct net *net)
+{
+	return rtsp_pernet(net)->orphans < RTSP_ORPHANS_NET_MAX &&
+	       (net_eq(net, &init_net) || rtsp_orphans_n < RTSP_ORPHANS_MAX);
+}
+
 static void rtsp_media_orphan_flow(struct rtsp_media *md,
 				   const struct rtsp_sender *snd)
 {
-	struct nf_conn *ct = md->master;
+	struct nf_conn *ct = md->master, *child;
 	const union nf_inet_addr *addr = rtsp_media_addr(md);
+	u8 host = rtsp_host_bucket(ct) - rtsp_hosts;
+	struct net *net = nf_ct_net(ct);
+	struct rtsp_net *rn = rtsp_pernet(net);
 	struct nf_conntrack_tuple flow;
 	struct rtsp_orphan *o;
-
 	struct hlist_head *head;
-	struct rtsp_net *rn;
-	bool full;
+	bool room, mine;
+	unsigned int i, k;
 
-	/* Not for a namespace going away (rtsp_net_exit() has run). */
-	if (!check_net(nf_ct_net(ct)))
+	/* Not for a namespace going away (rtsp_net_exit_batch()). */
+	if (!check_net(net))
 		return;
 	rtsp_sender_tuple(md, snd, &flow);
-	if (!rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &flow, ct))
+	child = rtsp_flow_get(net, nf_ct_zone(ct), &flow, ct);
+	if (!child)
 		return;
 	o = kzalloc(sizeof(*o), GFP_ATOMIC);
-	if (!o)
-		return;
-	write_pnet(&o->net, nf_ct_net(ct));
-	o->zone = *nf_ct_zone(ct);
-	o->child = flow;
-	o->addr = *addr;
-	o->port = md->port;
-	o->family = nf_ct_l3num(ct);
-	head = rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port);
-	rn = rtsp_pernet(nf_ct_net(ct));
+	if (o) {
+		write_pnet(&o->net, net);
+		o->zone = *nf_ct_zone(ct);
+		o->child = flow;
+		o->addr = *addr;
+		o->port = md->port;
+		o->family = nf_ct_l3num(ct);
+		o->host = host;
+	}
+	head = rtsp_orphan_bucket(net, addr, md->port);
 	spin_lock(&rtsp_ports_lock);
-	/* rtsp_net_exit() takes this lock once the namespace is dying. */
-	if (!check_net(nf_ct_net(ct))) {
+	/* rtsp_net_exit_batch() takes this lock once it is dying. */
+	if (!check_net(net)) {
 		spin_unlock(&rtsp_ports_lock);
 		kfree(o);
+		nf_ct_put(child);
 		return;
 	}
-	full = rn->orphans >= RTSP_ORPHANS_NET_MAX ||
-	       rtsp_orphans_n >= RTSP_ORPHANS_MAX;
+	mine = rn->host_orphans[host] < RTSP_ORPHANS_HOST;
+	room = rtsp_orphan_room(net);
 	/* Dead records wait for the collector: make room here first. */
-	if (full) {
-		rtsp_orphans_reap(head);
-		full = rn->orphans >= RTSP_ORPHANS_NET_MAX ||
-		       rtsp_orphans_n >= RTSP_ORPHANS_MAX;
+	for (k = 0; (!mine || !room) && k <= RTSP_ORPHANS_REAP; k++) {
+		i = (head - rtsp_orphans + k) % ARRAY_SIZE(rtsp_orphans);
+		rtsp_orphans_reap(&rtsp_orphans[i]);
+		mine = rn->host_orphans[host] < RTSP_ORPHANS_HOST;
+		room = rtsp_orphan_room(net);
 	}
-	if (!full) {
+	if (o && mine && room) {
 		hlist_add_head(&o->node, head);
 		rtsp_orphans_n++;
 		rn->orphans++;
+		rn->host_orphans[host]++;
 	}
 	spin_unlock(&rtsp_ports_lock);
-	if (full) {
-		kfree(o);
-		rtsp_log_bad(ct, "too many media flows outlive their control connection",
-			     "router port not held for its flow");
+	if (o && mine && room) {
+		nf_ct_put(child);
+		rtsp_gc_kick();
+		pr_debug("media port %u: held by its flow after the control connection\n",
+			 ntohs(md->port));
 		return;
 	}
-	rtsp_gc_kick();
-	pr_debug("media port %u: held by its flow after the control connection\n",
-		 ntohs(md->port));
+	if (!mine) {
+		rtsp_log_bad(ct,
+			     "too many media flows of this client's hosts outlive their RTSP connection",
+			     "flow ended");
+		nf_ct_kill(child);
+	} else {
+		rtsp_log_bad(ct, o ? "too many media flows outlive their control connection" :
+				 "no memory for a media flow's record",
+			     "router port not held for its flow");
+	}
+	kfree(o);
+	nf_ct_put(child);
 }
 
 static void rtsp_media_orphan(struct rtsp_media *md)
@@ -813,14 +864,27 @@ static void rtsp_media_free(struct rtsp_media *md)
 	md->state = RTSP_MEDIA_FREE;
 }
 
+/* rtsp_conns_lock held. */
+static void rtsp_conn_link(struct rtsp_conn *conn)
+{
+	list_add_tail(&conn->all, &rtsp_conns);
+	conn->listed = true;
+	rtsp_conns_n++;
+}
+
+static void rtsp_conn_unlink(struct rtsp_conn *conn)
+{
+	list_del(&conn->all);
+	conn->listed = false;
+	rtsp_conns_n--;
+}
+
 /* Out of rtsp_conns, unless the collector took it out first. */
 static void rtsp_conn_unlist(struct rtsp_conn *conn)
 {
 	spin_lock_bh(&rtsp_conns_lock);
-	if (conn->listed) {
-		list_del(&conn->all);
-		conn->listed = false;
-	}
+	if (conn->listed)
+		rtsp_conn_unlink(conn);
 	spin_unlock_bh(&rtsp_conns_lock);
 }
 
@@ -913,6 +977,7 @@ static void rtsp_destroy(struct nf_conn *ct)
 }
 
 static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct);
+static void rtsp_seqadj_restore(struct nf_conn *ct);
 
 /*
  * Is @conn's state left behind (under RCU)?  Its conntrack (referenced by
@@ -933,6 +998,7 @@ static void rtsp_conn_forget(struct rtsp_conn *conn)
 	if (nfct_help(conn->ct)) {
 		m = nfct_help_data(conn->ct);
 		cmpxchg(&m->conn, conn, NULL);
+		rtsp_seqadj_restore(conn->ct);
 	}
 }
 
@@ -959,8 +1025,7 @@ static unsigned int rtsp_conns_gc(unsigned int n)
 	spin_lock_bh(&rtsp_conns_lock);
 	while (k < n && !list_empty(&rtsp_conns)) {
 		old[k] = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
-		list_del(&old[k]->all);
-		old[k++]->listed = false;
+		rtsp_conn_unlink(old[k++]);
 	}
 	spin_unlock_bh(&rtsp_conns_lock);
 
@@ -970,10 +1035,8 @@ static unsigned int rtsp_conns_gc(unsigned int n)
 			continue;
 		}
 		spin_lock_bh(&rtsp_conns_lock);
-		if (!READ_ONCE(old[i]->freeing)) {
-			list_add_tail(&old[i]->all, &rtsp_conns);
-			old[i]->listed = true;
-		}
+		if (!READ_ONCE(old[i]->freeing))
+			rtsp_conn_link(old[i]);
 		spin_unlock_bh(&rtsp_conns_lock);
 	}
 	return k;
@@ -993,13 +1056,18 @@ static void rtsp_gc_kick(void)
 
 static void rtsp_gc_work_fn(struct work_struct *work)
 {
-	unsigned int i;
+	unsigned int i, n;
 	bool more;
 
-	for (i = 0; i < RTSP_GC_CONNS; i += RTSP_GC_BATCH) {
+	/* Each state once per run, RTSP_GC_BATCH at a time. */
+	spin_lock_bh(&rtsp_conns_lock);
+	n = rtsp_conns_n;
+	spin_unlock_bh(&rtsp_conns_lock);
+	for (i = 0; i < n; i += RTSP_GC_BATCH) {
 		rcu_read_lock();
 		local_bh_disable();
-		more = rtsp_conns_gc(RTSP_GC_BATCH) == RTSP_GC_BATCH;
+		more = rtsp_conns_gc(min_t(unsigned int, n - i,
+					   RTSP_GC_BATCH)) == RTSP_GC_BATCH;
 		local_bh_enable();
 		rcu_read_unlock();
 		if (!more)
@@ -1026,16 +1094,14 @@ static void rtsp_gc_work_fn(struct work_struct *work)
 
 /*
  * List a new state (under RCU), and look at the RTSP_CONNS_GC oldest
- * others.  @conn is not listed if released already (->destroy right after
- * it was published).
+ * (@conn itself, when there are fewer others).  @conn is not listed if
+ * released already (->destroy right after it was published).
  */
 static void rtsp_conn_list(struct rtsp_conn *conn)
 {
 	spin_lock_bh(&rtsp_conns_lock);
-	if (!READ_ONCE(conn->freeing)) {
-		list_add_tail(&conn->all, &rtsp_conns);
-		conn->listed = true;
-	}
+	if (!READ_ONCE(conn->freeing))
+		rtsp_conn_link(conn);
 	spin_unlock_bh(&rtsp_conns_lock);
 	rtsp_conns_gc(RTSP_CONNS_GC);
 	rtsp_gc_kick();
@@ -1548,7 +1614,7 @@ static unsigned int rtsp_conn_holds(struct rtsp_conn *conn, struct nf_conn *ct,
 
 /*
  * How many more expectations may the client of @self hold (@limit for its
- * address, RTSP_PREFIX_SHARE times that for its IPv6 prefix), counting
+ * address, max_per_prefix6 for its IPv6 prefix), counting
  * those of all its RTSP connections and the ports their SETUPs are
  * expecting right now (@b's lock held)?  Only indexed connections can
  * hold any: each indexes itself before it expects.  The connections met
@@ -1559,16 +1625,15 @@ static unsigned int rtsp_conn_holds(struct rtsp_conn *conn, struct nf_conn *ct,
 static unsigned int rtsp_host_room(struct rtsp_host_bucket *b,
 				   struct rtsp_conn *self, unsigned int limit)
 {
-	unsigned int n = 0, n_prefix = 0, live, limit_prefix = limit;
+	unsigned int n = 0, n_prefix = 0, live, limit_prefix = UINT_MAX;
 	struct rtsp_conn *conn;
 	struct hlist_node *tmp;
 	struct nf_conn *other;
 	enum rtsp_kin kin;
 	u8 pending;
 
-	if (nf_ct_l3num(self->ct) == AF_INET6 && host_prefix6 < 128 &&
-	    check_mul_overflow(limit, RTSP_PREFIX_SHARE, &limit_prefix))
-		limit_prefix = UINT_MAX;
+	if (nf_ct_l3num(self->ct) == AF_INET6 && host_prefix6 < 128)
+		limit_prefix = READ_ONCE(max_per_prefix6) ?: UINT_MAX;
 	hlist_for_each_entry_safe(conn, tmp, &b->conns, host_node) {
 		if (n >= limit || n_prefix >= limit_prefix)
 			return 0;
@@ -1926,35 +1991,33 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 }
 
 /*
- * A SETUP reply: its server_port= and source= are read.  With
- * media_source=server, a source= that is an address other than the
- * server's may send the media of that SETUP too (the host that streams
- * need not be the RTSP server).
+ * A SETUP reply, where only the server may send the media
+ * (media_source=server, or no prefix for the family): a source= that is
+ * an address other than the server's may send the media of that SETUP
+ * too (the host that streams need not be the RTSP server).
  */
 static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 			    const struct rtsp_msg *msg, struct nf_conn *ct,
 			    struct rtsp_conn *conn)
 {
-	u32 cseq = rtsp_hash(c->msg, &msg->cseq), pos = 0;
 	u8 family = nf_ct_l3num(ct);
 	struct rtsp_tspec spec;
 	union nf_inet_addr a;
 	unsigned int i;
+	u32 cseq, pos = 0;
 	int r;
 
-	if (msg->status / 100 != 2 || !cseq)
+	/* Any sender may send already: nothing to learn (most replies). */
+	if (msg->status / 100 != 2 || !rtsp_server_only(family))
+		return;
+	cseq = rtsp_hash(c->msg, &msg->cseq);
+	if (!cseq)
 		return;
 	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
 					&spec)) != 0) {
-		if (r < 0 || !rtsp_spec_wants_udp(&spec))
+		if (r < 0 || !rtsp_spec_wants_udp(&spec) || !spec.source.len)
 			continue;
-		if (spec.server.lo)
-			pr_debug("SETUP reply: server ports %u-%u\n",
-				 spec.server.lo, spec.server.hi);
-		if (!spec.source.len)
-			continue;
-		if (!rtsp_server_only(family) ||
-		    !rtsp_span_addr(c->msg, &spec.source, family, &a) ||
+		if (!rtsp_span_addr(c->msg, &spec.source, family, &a) ||
 		    !rtsp_alt_add(conn, ct, &a)) {
 			pr_debug("SETUP reply: source=%.*s: no other sender\n",
 				 (int)spec.source.len, c->msg + spec.source.off);
@@ -2534,6 +2597,22 @@ static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
 	}
 }
 
+/* The old connection goes on: its adjustment as it was (ct->lock held). */
+static void rtsp_seqadj_back(struct nf_conn *ct, struct nf_ct_rtsp_master *m)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	struct nf_ct_seqadj *way;
+
+	if (!seqadj || !m->moved)
+		return;
+	way = &seqadj->seq[IP_CT_DIR_ORIGINAL];
+	if (m->moved == RTSP_MOVED_AHEAD)
+		way->offset_after = way->offset_before;
+	way->correction_pos = m->saved_pos;
+	way->offset_before = m->saved_before;
+	WRITE_ONCE(m->moved, 0);
+}
+
 /*
  * Move the TCP stream by @delta after this packet: nf_ct_seqadj_set(),
  * but a retransmission that starts where the last rewrite did, and brings
@@ -2549,10 +2628,14 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 
 	if (!seqadj)
 		return false;
-	WRITE_ONCE(((struct nf_ct_rtsp_master *)nfct_help_data(ct))->adjusted,
-		   true);
 	set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
 	spin_lock_bh(&ct->lock);
+	/* A SYN on another CPU may have moved it since our restore. */
+	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+		rtsp_seqadj_back(ct, nfct_help_data(ct));
+	/* Under ct->lock, as rtsp_seqadj_forget() clears it. */
+	WRITE_ONCE(((struct nf_ct_rtsp_master *)nfct_help_data(ct))->adjusted,
+		   true);
 	way = &seqadj->seq[CTINFO2DIR(ctinfo)];
 	if (way->offset_before == way->offset_after ||
 	    before(way->correction_pos, seq)) {
@@ -2600,20 +2683,98 @@ static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
 }
 
 /*
- * The sequence adjustment of our rewrites belongs to the connection they
- * were made in: a new one on the same tuple starts with none.  Left in
- * place, it would move the new SYN when its ISN falls after the rewrite,
- * and conntrack would not follow the new connection.
+ * Our helper was taken from @ct: no client segment will put it back.  (At
+ * unload it stays moved: under a conntrack hash lock, ct->lock is not
+ * taken; only the old connection's bytes before its last rewrite would
+ * get the offset of those after it.)
  */
-static void rtsp_seqadj_forget(struct nf_conn *ct)
+static void rtsp_seqadj_restore(struct nf_conn *ct)
+{
+	if (!READ_ONCE(((struct nf_ct_rtsp_master *)nfct_help_data(ct))->moved))
+		return;
+	spin_lock_bh(&ct->lock);
+	rtsp_seqadj_back(ct, nfct_help_data(ct));
+	spin_unlock_bh(&ct->lock);
+}
+
+/*
+ * The sequence adjustment of our rewrites belongs to the connection they
+ * were made in.  A SYN of a new connection on the tuple would be moved by
+ * it (nf_ct_seq_adjust(), after us) whenever the offset that applies to
+ * its ISN is not 0, and conntrack would check the server's SYN/ACK
+ * against the moved ISN (tcp_in_window()): it would not follow the new
+ * connection.  So, until the SYN/ACK, the client's direction is written
+ * around the SYN (@seq to @end): 0 for it, the old bytes' offset for
+ * the bytes after the old ones (when the SYN is before them) or up to
+ * them (after).  The old connection's traffic keeps its offset as long
+ * as it does not cross the SYN's (the SYN may be forged, or the server's
+ * end of the old connection live on), and its next client segment puts
+ * the adjustment back
+ * (rtsp_seqadj_back()); conntrack following the new connection drops it
+ * (rtsp_seqadj_forget()).  Under ct->lock.
+ */
+static s32 rtsp_way_offset(const struct nf_ct_seqadj *way, u32 seq)
+{
+	return after(seq, way->correction_pos) ? way->offset_after :
+						 way->offset_before;
+}
+
+static void rtsp_seqadj_move(struct nf_conn *ct, struct nf_ct_rtsp_master *m,
+			     u32 seq, u32 end)
+{
+	u32 td_end = ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL].td_end;
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	struct nf_ct_seqadj *way;
+	s32 old_after;
+	u32 pos;
+
+	if (!seqadj || !m->adjusted)
+		return;
+	/* Another SYN (or the same, sent again): around its own number. */
+	rtsp_seqadj_back(ct, m);
+	way = &seqadj->seq[IP_CT_DIR_ORIGINAL];
+	/*
+	 * What moves the SYN (nf_ct_seq_adjust()), what conntrack takes off
+	 * the SYN/ACK's ack (tcp_in_window()) and what is taken off it on
+	 * its way (nf_ct_seq_adjust()): nothing to do if all are 0.
+	 */
+	if (!rtsp_way_offset(way, seq) && !rtsp_way_offset(way, end - 1) &&
+	    !(after(end - way->offset_before, way->correction_pos) ?
+	      way->offset_after : way->offset_before))
+		return;
+	m->saved_pos = way->correction_pos;
+	m->saved_before = way->offset_before;
+	old_after = way->offset_after;
+	/* The old bytes up to td_end keep old_after; the SYN's get 0. */
+	pos = seq - 1 - max(old_after, 0);
+	if (after(seq, td_end)) {
+		way->correction_pos = after(pos, td_end) ||
+				      pos == td_end ? pos : seq - 1;
+		way->offset_before = old_after;
+		way->offset_after = 0;
+		WRITE_ONCE(m->moved, RTSP_MOVED_AHEAD);
+	} else {
+		way->correction_pos = end;
+		way->offset_before = 0;
+		way->offset_after = old_after;
+		WRITE_ONCE(m->moved, RTSP_MOVED_BEHIND);
+	}
+}
+
+/*
+ * Conntrack follows a new connection on the tuple (ct->lock held): our
+ * rewrites of the old one do not move its bytes.
+ */
+static void rtsp_seqadj_forget(struct nf_conn *ct,
+			       struct nf_ct_rtsp_master *m)
 {
 	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
 
-	if (!seqadj)
+	if (!seqadj || !m->adjusted)
 		return;
-	spin_lock_bh(&ct->lock);
 	memset(seqadj->seq, 0, sizeof(seqadj->seq));
-	spin_unlock_bh(&ct->lock);
+	WRITE_ONCE(m->adjusted, false);
+	WRITE_ONCE(m->moved, 0);
 }
 
 /*
@@ -2621,24 +2782,32 @@ static void rtsp_seqadj_forget(struct nf_conn *ct)
  * and uses the same port again), then the server's SYN/ACK for it, which
  * conntrack took to follow the new connection (tcp_packet(), before us:
  * state SYN_RECV, the SYN's end as the client's): so do we, from its
- * first byte, at its next segment.  A SYN sent again is no new connection.
+ * first byte, at its next segment.  A SYN sent again (the first one's,
+ * or the restart's, also once followed) is no new connection.
  */
 static void rtsp_resync(struct nf_conn *ct, enum ip_conntrack_dir dir,
 			const struct tcphdr *th, u32 datalen)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	const struct ip_ct_tcp *tcp = &ct->proto.tcp;
-	u32 end = ntohl(th->seq) + 1 + datalen;
+	u32 seq = ntohl(th->seq), end = seq + 1 + datalen, isn;
+	bool followed;
 	u32 r;
 
 	if (dir == IP_CT_DIR_ORIGINAL && !th->ack) {
+		/* Sent again or not, it must leave as it came. */
+		if (READ_ONCE(m->adjusted)) {
+			spin_lock_bh(&ct->lock);
+			rtsp_seqadj_move(ct, m, seq, end);
+			spin_unlock_bh(&ct->lock);
+		}
+		isn = READ_ONCE(m->client_isn);
 		if (((READ_ONCE(m->syn) & RTSP_SYN_SEEN) &&
-		     ntohl(th->seq) + 1 == READ_ONCE(m->client_isn)) ||
-		    ((READ_ONCE(m->resync) & RTSP_RESYNC_SYN) &&
+		     (seq + 1 == isn || end == isn)) ||
+		    ((READ_ONCE(m->resync) &
+		      (RTSP_RESYNC_SYN | RTSP_RESYNC_DONE)) &&
 		     end == READ_ONCE(m->resync_isn)))
 			return;
-		if (READ_ONCE(m->adjusted))
-			rtsp_seqadj_forget(ct);
 		WRITE_ONCE(m->resync_isn, end);
 		/* @resync_isn is read after @resync (acquire, below). */
 		smp_store_release(&m->resync, RTSP_RESYNC_SYN |
@@ -2653,12 +2822,18 @@ static void rtsp_resync(struct nf_conn *ct, enum ip_conntrack_dir dir,
 	    ntohl(th->ack_seq) != READ_ONCE(m->resync_isn))
 		return;
 	/* Conntrack saw this SYN/ACK first: the client has not answered. */
-	if (READ_ONCE(tcp->state) != TCP_CONNTRACK_SYN_RECV ||
-	    READ_ONCE(tcp->seen[IP_CT_DIR_ORIGINAL].td_end) !=
-	    READ_ONCE(m->resync_isn))
-		return;
+	spin_lock_bh(&ct->lock);
+	followed = tcp->state == TCP_CONNTRACK_SYN_RECV &&
+		   tcp->seen[IP_CT_DIR_ORIGINAL].td_end ==
+		   READ_ONCE(m->resync_isn);
+	/* Before nf_ct_seq_adjust() moves this SYN/ACK. */
+	if (followed)
+		rtsp_seqadj_forget(ct, m);
+	spin_unlock_bh(&ct->lock);
 	/* Ordered before rtsp_restart()'s reads (cmpxchg() is a barrier). */
-	cmpxchg(&m->resync, r, (r & ~RTSP_RESYNC_SYN) | RTSP_RESYNC_DONE);
+	if (followed)
+		cmpxchg(&m->resync, r,
+			(r & ~RTSP_RESYNC_SYN) | RTSP_RESYNC_DONE);
 }
 
 /* Where the client's bytes begin, before its first segment is parsed. */
@@ -2721,6 +2896,10 @@ static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
 	smp_store_release(&m->syn, RTSP_SYN_SEEN |
 			  (r & RTSP_RESYNC_DATA ? RTSP_SYN_DATA : 0));
 	conn->garbage = false;
+	/* What the old connection's SETUPs wait for is nobody's now. */
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		if (conn->media[i].state == RTSP_MEDIA_EXPECTED)
+			rtsp_media_end(ct, &conn->media[i]);
 	for (d = 0; d < IP_CT_DIR_MAX; d++) {
 		struct rtsp_stream *s = &conn->stream[d];
 
@@ -2771,6 +2950,13 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th)
 		return NF_ACCEPT;
+	/* The old connection goes on after a SYN: its adjustment back. */
+	if (unlikely(READ_ONCE(m->moved)) && dir == IP_CT_DIR_ORIGINAL &&
+	    !th->syn) {
+		spin_lock_bh(&ct->lock);
+		rtsp_seqadj_back(ct, m);
+		spin_unlock_bh(&ct->lock);
+	}
 	dataoff = protoff + th->doff * 4;
 	if (unlikely(th->syn)) {
 		rtsp_resync(ct, dir, th,
@@ -3020,6 +3206,19 @@ static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 }
 
 static struct pernet_operations rtsp_net_ops;
+static void rtsp_quiesce(bool registered);
+
+/* The records left (of the initial namespace): nothing looks at them. */
+static void rtsp_orphans_free(void)
+{
+	struct rtsp_orphan *o;
+	struct hlist_node *tmp;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++)
+		hlist_for_each_entry_safe(o, tmp, &rtsp_orphans[i], node)
+			kfree(o);
+}
 
 static int __init nf_conntrack_rtsp_init(void)
 {
@@ -3091,7 +3290,11 @@ static int __init nf_conntrack_rtsp_init(void)
 	ret = rtsp_helpers_register(rtsp_helpers, rtsp_helpers_c);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
+		/* Those registered for a while may have made state. */
+		rtsp_quiesce(false);
 		unregister_pernet_subsys(&rtsp_net_ops);
+		rcu_barrier();
+		rtsp_orphans_free();
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
@@ -3133,10 +3336,8 @@ static void rtsp_conns_drain(void)
 		spin_lock(&rtsp_conns_lock);
 		conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
 						all);
-		if (conn) {
-			list_del(&conn->all);
-			conn->listed = false;
-		}
+		if (conn)
+			rtsp_conn_unlink(conn);
 		spin_unlock(&rtsp_conns_lock);
 		if (conn)
 			rtsp_conn_release(conn, false);
@@ -3149,34 +3350,51 @@ static void rtsp_conns_drain(void)
 }
 
 /*
- * A network namespace goes: the state its conntracks left behind holds
- * references to them (the kernel waits for them all to be freed), and its
- * orphan records would never be looked at again.  The conntracks that
- * still have our helper release theirs through ->destroy.
+ * Network namespaces go: the state their conntracks left behind holds
+ * references to them (the kernel waits for them all to be freed), and
+ * their orphan records would never be looked at again.  The conntracks
+ * that still have our helper release theirs through ->destroy.  One pass
+ * for the whole batch (any dying namespace's: check_net()).
  */
-static void __net_exit rtsp_net_exit(struct net *net)
+#define RTSP_EXIT_CHUNK		64
+
+static void __net_exit rtsp_net_exit_batch(struct list_head *net_exit_list)
 {
 	struct rtsp_conn *conn, *tmp;
 	struct rtsp_orphan *o;
 	struct hlist_node *n;
 	LIST_HEAD(stale);
-	unsigned int i;
+	LIST_HEAD(seen);
+	unsigned int i, k = 0;
 
 	/*
-	 * One pass: a state taken here is ours to release (->freeing), so
-	 * its node (shared with the rcu_head) is ours to put on @stale.
+	 * A state taken here is ours to release (->freeing), so its node
+	 * (shared with the rcu_head) is ours to put on @stale.  The others
+	 * wait on @seen, still listed, while the lock is let go now and
+	 * then: a release takes them off wherever they are.
 	 */
-	rcu_read_lock();
+	mutex_lock(&rtsp_conns_walk);
 	spin_lock_bh(&rtsp_conns_lock);
-	list_for_each_entry_safe(conn, tmp, &rtsp_conns, all) {
-		if (!net_eq(nf_ct_net(conn->ct), net) ||
-		    !rtsp_conn_stale(conn) || cmpxchg(&conn->freeing, 0, 1))
-			continue;
-		list_move(&conn->all, &stale);
-		conn->listed = false;
+	while ((conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
+						all))) {
+		rcu_read_lock();
+		if (!check_net(nf_ct_net(conn->ct)) && rtsp_conn_stale(conn) &&
+		    !cmpxchg(&conn->freeing, 0, 1)) {
+			rtsp_conn_unlink(conn);
+			list_add(&conn->all, &stale);
+		} else {
+			list_move_tail(&conn->all, &seen);
+		}
+		rcu_read_unlock();
+		if (++k % RTSP_EXIT_CHUNK == 0) {
+			spin_unlock_bh(&rtsp_conns_lock);
+			cond_resched();
+			spin_lock_bh(&rtsp_conns_lock);
+		}
 	}
+	list_splice(&seen, &rtsp_conns);
 	spin_unlock_bh(&rtsp_conns_lock);
-	rcu_read_unlock();
+	mutex_unlock(&rtsp_conns_walk);
 	list_for_each_entry_safe(conn, tmp, &stale, all) {
 		rcu_read_lock();
 		local_bh_disable();
@@ -3190,14 +3408,14 @@ static void __net_exit rtsp_net_exit(struct net *net)
 	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++) {
 		spin_lock_bh(&rtsp_ports_lock);
 		hlist_for_each_entry_safe(o, n, &rtsp_orphans[i], node)
-			if (net_eq(read_pnet(&o->net), net))
+			if (!check_net(read_pnet(&o->net)))
 				rtsp_orphan_del(o);
 		spin_unlock_bh(&rtsp_ports_lock);
 	}
 }
 
 static struct pernet_operations rtsp_net_ops = {
-	.exit = rtsp_net_exit,
+	.exit_batch = rtsp_net_exit_batch,
 	.id = &rtsp_net_id,
 	.size = sizeof(struct rtsp_net),
 };
@@ -3207,18 +3425,13 @@ static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
 	return exp->expectfn == nf_ct_rtsp_media_started;
 }
 
-static void __exit nf_conntrack_rtsp_fini(void)
+/*
+ * No new per-connection state or expectation once the readers have seen
+ * the flag; then none is left, nor work.  Our helpers are still
+ * registered (@registered), or the failed registration took them back.
+ */
+static void rtsp_quiesce(bool registered)
 {
-	struct rtsp_orphan *o;
-	struct hlist_node *tmp;
-	unsigned int i;
-
-	/*
-	 * No new per-connection state or expectation once the readers have
-	 * seen the flag.  The kernel removes a helper's expectations before
-	 * it detaches the helper from the connections: one a packet made in
-	 * between would outlive us.  Remove ours first, by their expectfn.
-	 */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
 	/* Nothing queues it once the flag is seen. */
@@ -3226,18 +3439,30 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	flush_work(&rtsp_release_work);
+	/* Not while a namespace's exit holds some off the list. */
+	mutex_lock(&rtsp_conns_walk);
 	rtsp_conns_drain();
-	rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
+	mutex_unlock(&rtsp_conns_walk);
+	if (registered)
+		rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
 	synchronize_rcu();
 	/* Releases ->destroy queued before it was forgotten. */
 	flush_work(&rtsp_release_work);
+}
+
+static void __exit nf_conntrack_rtsp_fini(void)
+{
+	/*
+	 * The kernel removes a helper's expectations before it detaches the
+	 * helper from the connections: one a packet made in between would
+	 * outlive us.  rtsp_quiesce() removes ours first, by their expectfn.
+	 */
+	rtsp_quiesce(true);
 	unregister_pernet_subsys(&rtsp_net_ops);
 	rtsp_helpers_unregister(rtsp_helpers, rtsp_helpers_c);
 	rcu_barrier();
 	free_percpu(rtsp_bounce);
-	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++)
-		hlist_for_each_entry_safe(o, tmp, &rtsp_orphans[i], node)
-			kfree(o);
+	rtsp_orphans_free();
 }
 
 module_init(nf_conntrack_rtsp_init);

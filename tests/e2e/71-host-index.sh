@@ -14,10 +14,10 @@
 #    all 120, for as long as they stayed open. SKIP without the function
 #    tracer or if the compiler inlined the function.
 # B. IPv6: a host has many addresses in its /64, and the LAN's hosts
-#    share it. With max_per_host=8, decoder 2 opens 20 connections
-#    through NAT66 from one address, one SETUP each: that address holds
-#    at most 8; then 40 more, each from another address of the /64:
-#    together the /64 holds at most 4 x 8 = 32 (RTSP_PREFIX_SHARE).
+#    share it. With max_per_host=8 and max_per_prefix6=32, decoder 2
+#    opens 20 connections through NAT66 from one address, one SETUP
+#    each: that address holds at most 8; then 40 more, each from another
+#    address of the /64: together the /64 holds at most 32.
 #    Before, each address was a host of its own (8 + 40); with the
 #    first fix, the /64 was one host: 8 in all, whoever asked.
 # Two SETUPs of one host passing the limit together need two CPUs in the
@@ -99,6 +99,7 @@ bg nse "$NS_VOD" "$PY" "$RAW" server --bind "$VOD6" --log "$W/raw6.log" --ready 
 busywait 60000 file_or_dead "$W/raw6.ready" "$BG_PID" >/dev/null
 check "raw RTSP server on $VOD6" test -e "$W/raw6.ready"
 echo 8 >$P/max_per_host
+echo 32 >$P/max_per_prefix6
 ip -n "$NS_DEC2" -6 addr add fd00:1::2:100/64 dev eth0 nodad
 rb_flood b1 --server "$VOD6" --bind fd00:1::2:100 --conns 20 --setups 1 --port-base 32000
 held=$(mine "fd00:1::2:100 ")
@@ -115,10 +116,11 @@ done
 rb_flood b --server "$VOD6" --bind "$srcs" --conns 40 --setups 1 --port-base 32100
 held=$(mine "fd00:1::")
 info "IPv6, 40 more addresses: $(cat "$W/b.out"); the /64 holds $held expectations"
-check "41 addresses of one /64: $held expectations <= 4 x max_per_host (32)" \
+check "41 addresses of one /64: $held expectations <= max_per_prefix6 (32)" \
 	test "$held" -le 32
 check "the other addresses got their own ($held >= 24)" test "$held" -ge 24
 echo "$BOUND" >$P/max_per_host
+echo 128 >$P/max_per_prefix6
 touch "$W/b.stop" "$W/b1.stop"
 nse "$NS_RTR" conntrack -D -f ipv6 -p tcp --dport 554 >/dev/null 2>&1
 

@@ -13,18 +13,21 @@
 # ends lose the old connection silently here: nft in the decoder and in
 # the server drops their FIN and RST, and each resets its socket.
 #
-#   plain      SETUP client_port=40130 from source port 40500; both ends
-#              lose the connection; a new one from port 40500 (the same
+#   plain      SETUP client_port=40130 (its stream delivered) and 40134
+#              (no media: pending) from source port 40500; both ends lose
+#              the connection; a new one from port 40500 (the same
 #              conntrack, no new one) sends SETUP client_port=40132:
-#              expected, and its stream reaches the decoder
+#              expected, and its stream reaches the decoder; 40134 is no
+#              longer expected (the old connection's SETUPs went with it)
 #   rewritten  the same, 5 times in a row from port 40600, with
 #              destination=192.168.1.200 in each SETUP: the router writes
-#              its own address there (a byte shorter), so the old
-#              connection's sequence adjustment must not move the new
-#              connection's SYN (it did when the random ISN fell after
-#              the rewrite, about one time in two: conntrack then did not
-#              follow the new connection): each SETUP is answered, its
-#              port expected, its stream delivered
+#              its own address there (a byte shorter), and the old
+#              connection's sequence adjustment would move the new SYN
+#              whenever the offset for its random ISN is not 0 (about one
+#              time in two here): conntrack would not follow the new
+#              connection. The helper moves the SYN back, and drops the
+#              adjustment once conntrack follows: each SETUP is answered,
+#              its port expected, its stream delivered
 #
 # Without the restart path the helper takes the new connection's first
 # segment for a retransmission or for bytes after a gap: the SETUP for
@@ -96,16 +99,19 @@ import json, sys
 w, srv, dec, name, sport, dest = sys.argv[1:7]
 ports = sys.argv[7:]
 steps = []
-for i, p in enumerate(ports):
-    tr = "MP2T/H2221/UDP;unicast;"
-    if dest == "1":
-        tr += "destination=%s;" % dec
-    tr += "client_port=%s" % p
-    steps += [{"connect": srv, "sport": int(sport)},
-              {"send": ["SETUP rtsp://%s/vod RTSP/1.0\r\nCSeq: %d\r\n"
-                        "Transport: %s\r\n\r\n" % (srv, i + 1, tr)]},
-              {"recv": 1, "timeout": 20},
-              {"touch": "%s/gate.%s.%s" % (w, name, p)},
+for i, pp in enumerate(ports):
+    steps.append({"connect": srv, "sport": int(sport)})
+    # "P+Q": a second SETUP, for Q, on the same connection.
+    for k, p in enumerate(pp.split("+")):
+        tr = "MP2T/H2221/UDP;unicast;"
+        if dest == "1":
+            tr += "destination=%s;" % dec
+        tr += "client_port=%s" % p
+        steps += [{"send": ["SETUP rtsp://%s/vod RTSP/1.0\r\nCSeq: %d\r\n"
+                            "Transport: %s\r\n\r\n" % (srv, k + 1, tr)]},
+                  {"recv": 1, "timeout": 20}]
+    p = pp.split("+")[0]
+    steps += [{"touch": "%s/gate.%s.%s" % (w, name, p)},
               {"wait": "%s/go.%s.%s" % (w, name, p)}]
     if i + 1 < len(ports):
         steps += [{"send": ["GET_PARAMETER rtsp://%s/vod RTSP/1.0\r\n"
@@ -118,12 +124,15 @@ EOF
 # restart_case NAME SPORT DEST PORT...: one connection per PORT, each a
 # restart of the one before on the same ports.
 restart_case() {
-	local name=$1 sport=$2 dest=$3 port prev='' id n=0
+	local name=$1 sport=$2 dest=$3 port prev='' id n=0 extra pending=''
 	shift 3
 	"$PY" "$W/gen.py" "$W" "$SRV" "$DEC4" "$name" "$sport" "$dest" "$@" \
 		>"$W/$name.json"
-	rb_client "$name" "$NS_DEC" "$(IFS=,; echo "$*")"
+	rb_client "$name" "$NS_DEC" "$(IFS=,; echo "$*" | tr + ,)"
 	for port; do
+		extra=${port#*+}
+		[ "$extra" = "$port" ] && extra=
+		port=${port%%+*}
 		if [ -n "$prev" ]; then
 			# The server reset the old connection, then the decoder.
 			# shellcheck disable=SC2016 # expanded by eval
@@ -138,6 +147,12 @@ restart_case() {
 		fi
 		pass "$name/$port: SETUP answered"
 		check "$name/$port: $port expected" rb_expect_port "$port"
+		[ -z "$extra" ] || check "$name/$port: $extra expected (no media: pending)" \
+			rb_expect_port "$extra"
+		[ -z "$pending" ] ||
+			check "$name/$port: the old connection's pending $pending ended with the restart" \
+				eval "! rb_expect_port $pending"
+		pending=$extra
 		id=$(ctid "$sport")
 		[ -z "$prev" ] ||
 			check_eq "$name/$port: the old connection's conntrack follows the new one" \
@@ -149,7 +164,7 @@ restart_case() {
 			check_eq "$name/$port: the server sees destination=$RTR_WAN4" \
 				"$RTR_WAN4" "$(last_dest)"
 		# Then both ends lose the connection, unseen by the router.
-		if [ "$port" != "${*: -1}" ]; then
+		if [ "$port" != "${*: -1}" ] && [ "$port+$extra" != "${*: -1}" ]; then
 			lose_ends on || fail "$name/$port: nft rules losing the ends"
 			n=$(aborts)
 		fi
@@ -160,7 +175,7 @@ restart_case() {
 	return 0
 }
 
-restart_case plain 40500 0 40130 40132
+restart_case plain 40500 0 40130+40134 40132
 info "rewritten: destination=$DEC4 becomes $RTR_WAN4 ($(( ${#RTR_WAN4} - ${#DEC4} )) bytes)"
 ports=
 for ((i = 0; i < ROUNDS; i++)); do

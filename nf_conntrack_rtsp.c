@@ -30,9 +30,11 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/tcp.h>
+#include <linux/workqueue.h>
 #include <linux/netfilter.h>
 
 #include <net/ipv6.h>
+#include <net/netns/generic.h>
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -660,44 +662,56 @@ static bool rtsp_port_busy(struct net *net, u8 family,
 	return false;
 }
 
+/*
+ * The flow of original tuple @flow holds its router port (its destination)
+ * while it lives (BH off).  With @once, not when the port is held already.
+ */
+static bool rtsp_orphan_add(struct net *net,
+			    const struct nf_conntrack_zone *zone,
+			    const struct nf_conntrack_tuple *flow, bool once)
+{
+	const union nf_inet_addr *addr = &flow->dst.u3;
+	struct rtsp_orphan *o;
+
+	/* Not for a namespace going away (rtsp_net_exit() has run). */
+	if (!check_net(net) || READ_ONCE(rtsp_orphans_n) >= RTSP_ORPHANS_MAX)
+		return false;
+	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	if (!o)
+		return false;
+	write_pnet(&o->net, net);
+	o->zone = *zone;
+	o->child = *flow;
+	o->addr = *addr;
+	o->port = flow->dst.u.udp.port;
+	o->family = flow->src.l3num;
+	spin_lock(&rtsp_ports_lock);
+	/* rtsp_net_exit() takes this lock once the namespace is dying. */
+	if (!check_net(net) ||
+	    (once && rtsp_port_busy(net, o->family, addr, o->port))) {
+		spin_unlock(&rtsp_ports_lock);
+		kfree(o);
+		return false;
+	}
+	hlist_add_head(&o->node, rtsp_orphan_bucket(net, addr, o->port));
+	rtsp_orphans_n++;
+	spin_unlock(&rtsp_ports_lock);
+	return true;
+}
+
 /* At the end of its control connection, @md's live flows keep its port. */
 static void rtsp_media_orphan_flow(struct rtsp_media *md,
 				   const struct rtsp_sender *snd)
 {
 	struct nf_conn *ct = md->master;
-	const union nf_inet_addr *addr = rtsp_media_addr(md);
 	struct nf_conntrack_tuple flow;
-	struct rtsp_orphan *o;
 
-	/* Not for a namespace going away (rtsp_net_exit() has run). */
-	if (!check_net(nf_ct_net(ct)) ||
-	    READ_ONCE(rtsp_orphans_n) >= RTSP_ORPHANS_MAX)
-		return;
 	rtsp_sender_tuple(md, snd, &flow);
 	if (!rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &flow, ct))
 		return;
-	o = kzalloc(sizeof(*o), GFP_ATOMIC);
-	if (!o)
-		return;
-	write_pnet(&o->net, nf_ct_net(ct));
-	o->zone = *nf_ct_zone(ct);
-	o->child = flow;
-	o->addr = *addr;
-	o->port = md->port;
-	o->family = nf_ct_l3num(ct);
-	spin_lock(&rtsp_ports_lock);
-	/* rtsp_net_exit() takes this lock once the namespace is dying. */
-	if (!check_net(nf_ct_net(ct))) {
-		spin_unlock(&rtsp_ports_lock);
-		kfree(o);
-		return;
-	}
-	hlist_add_head(&o->node,
-		       rtsp_orphan_bucket(nf_ct_net(ct), addr, md->port));
-	rtsp_orphans_n++;
-	spin_unlock(&rtsp_ports_lock);
-	pr_debug("media port %u: held by its flow after the control connection\n",
-		 ntohs(md->port));
+	if (rtsp_orphan_add(nf_ct_net(ct), nf_ct_zone(ct), &flow, false))
+		pr_debug("media port %u: held by its flow after the control connection\n",
+			 ntohs(md->port));
 }
 
 static void rtsp_media_orphan(struct rtsp_media *md)
@@ -997,7 +1011,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		return;
 	conn = rtsp_conn_of(exp->master);
 	if (!conn)
-		return;
+		goto unowned;
 
 	snd.addr = t->src.u3;
 	snd.port = t->src.u.udp.port;
@@ -1042,12 +1056,23 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	}
 	spin_unlock_bh(&conn->lock);
 	if (!found)
-		return;
+		goto unowned;
 	/*
 	 * One sender at a time: the other senders' expectations of the port
 	 * go (another sender needs a PLAY again).
 	 */
 	rtsp_unexpect(exp->master, port, NULL);
+	return;
+unowned:
+	/*
+	 * No session of ours holds the port: an expectation conntrackd
+	 * brought (docs/ha.md).  Behind NAT the flow holds its router port.
+	 */
+	if (child->status & IPS_DST_NAT) {
+		local_bh_disable();
+		rtsp_orphan_add(nf_ct_net(child), nf_ct_zone(child), t, true);
+		local_bh_enable();
+	}
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 
@@ -2478,6 +2503,13 @@ static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
 }
 
 /* The server has acknowledged client bytes from @seq on. */
+/*
+ * Does the client acknowledge server bytes that never passed us (its
+ * ACK @ack, in the sequence space its side sees)?  Then the exchange went
+ * by another router (a failover and a failback, docs/ha.md): the
+ * client's bytes we lack will not come.  A forged ACK gains nothing: the
+ * client is not followed any more.
+ */
 static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 {
 	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
@@ -2779,6 +2811,160 @@ static int __init rtsp_parse_media_source(void)
 }
 
 /* The IPv4 and IPv6 helpers of the @i-th port. */
+/*
+ * A backup router (docs/ha.md).  When keepalived makes it the primary,
+ * conntrackd commits its copies of the control connections through
+ * ctnetlink (->from_nlattr runs for each), then of their expectations,
+ * without expectfn or NAT target (conntrackd 1.4.7 does not carry them),
+ * and the media flows that were running, as plain conntracks.  Shortly
+ * after, a sweep of the namespace gives those expectations their expectfn
+ * (nf_nat_rtsp maps the flow to the connection's client, at the port the
+ * expectation's flags carry) and records each NATed media flow of one of
+ * our connections as holding its router port while it lives, as for a
+ * flow whose control connection ended: no SETUP on this router is given
+ * the router port of a stream that came across.  Our per-connection state
+ * is not rebuilt: a connection's state starts at its next segment.
+ */
+struct rtsp_ha_net {
+	struct delayed_work sweep;
+	struct net *net;
+};
+
+static unsigned int rtsp_ha_net_id __read_mostly;
+/* After the last control connection committed: its expectations follow. */
+#define RTSP_HA_SWEEP_DELAY	(HZ / 10)
+
+/* Is @ct's helper ours (under RCU)? */
+static bool rtsp_ct_ours(const struct nf_conn *ct)
+{
+	const struct nf_conntrack_helper *helper;
+	struct nf_conn_help *help = nfct_help(ct);
+
+	if (!help)
+		return false;
+	helper = rcu_dereference(help->helper);
+	return helper && helper->me == THIS_MODULE;
+}
+
+/* Under nf_conntrack_expect_lock: an expectation of ours with no expectfn. */
+static bool rtsp_ha_adopt(struct nf_conntrack_expect *exp, void *data)
+{
+	const struct nf_nat_rtsp_hooks *nat;
+	struct nf_conn *ct = exp->master;
+
+	if (exp->expectfn || exp->tuple.dst.protonum != IPPROTO_UDP ||
+	    !rtsp_ct_ours(ct))
+		return false;
+	if (!(ct->status & IPS_NAT_MASK)) {
+		exp->expectfn = nf_ct_rtsp_media_started;
+		return false;
+	}
+	nat = rcu_dereference(nf_nat_rtsp_hooks);
+	if (nat)
+		nat->adopt(exp);
+	return false;
+}
+
+/* The original tuple of a media flow, to record once the walk is done. */
+struct rtsp_ha_flow {
+	struct list_head node;
+	struct nf_conntrack_zone zone;
+	struct nf_conntrack_tuple tuple;
+};
+
+/* Under a conntrack hash lock: a NATed media flow of one of ours. */
+static int rtsp_ha_flow(struct nf_conn *ct, void *data)
+{
+	struct list_head *flows = data;
+	struct rtsp_ha_flow *f;
+	bool ours;
+
+	if (nf_ct_protonum(ct) != IPPROTO_UDP || !ct->master ||
+	    !(ct->status & IPS_DST_NAT))
+		return 0;
+	rcu_read_lock();
+	ours = rtsp_ct_ours(ct->master);
+	rcu_read_unlock();
+	if (!ours)
+		return 0;
+	f = kmalloc(sizeof(*f), GFP_ATOMIC);
+	if (f) {
+		f->zone = *nf_ct_zone(ct);
+		f->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+		list_add_tail(&f->node, flows);
+	}
+	return 0;
+}
+
+static void rtsp_ha_sweep(struct work_struct *work)
+{
+	struct rtsp_ha_net *hn = container_of(to_delayed_work(work),
+					      struct rtsp_ha_net, sweep);
+	struct rtsp_ha_flow *f, *tmp;
+	unsigned int held = 0;
+	LIST_HEAD(flows);
+
+	if (READ_ONCE(rtsp_unloading))
+		return;
+	rcu_read_lock();
+	nf_ct_expect_iterate_net(hn->net, rtsp_ha_adopt, NULL, 0, 0);
+	rcu_read_unlock();
+	rtsp_ct_iterate_net(hn->net, rtsp_ha_flow, &flows);
+	local_bh_disable();
+	list_for_each_entry_safe(f, tmp, &flows, node) {
+		if (rtsp_orphan_add(hn->net, &f->zone, &f->tuple, true))
+			held++;
+		kfree(f);
+	}
+	local_bh_enable();
+	pr_debug("connections committed through ctnetlink: %u media flows hold their router ports\n",
+		 held);
+}
+
+/*
+ * A sweep soon: ctnetlink made a connection with our helper (a conntrackd
+ * commit; ->from_nlattr is also called when it sets helper data, which we
+ * have none of).
+ */
+static void rtsp_ha_request(struct net *net)
+{
+	struct rtsp_ha_net *hn;
+
+	if (READ_ONCE(rtsp_unloading))
+		return;
+	hn = net_generic(net, rtsp_ha_net_id);
+	mod_delayed_work(system_wq, &hn->sweep, RTSP_HA_SWEEP_DELAY);
+}
+
+static int rtsp_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
+{
+	rtsp_ha_request(nf_ct_net(ct));
+	return 0;
+}
+
+static int __net_init rtsp_ha_net_init(struct net *net)
+{
+	struct rtsp_ha_net *hn = net_generic(net, rtsp_ha_net_id);
+
+	hn->net = net;
+	INIT_DELAYED_WORK(&hn->sweep, rtsp_ha_sweep);
+	return 0;
+}
+
+static void __net_exit rtsp_ha_net_exit(struct net *net)
+{
+	struct rtsp_ha_net *hn = net_generic(net, rtsp_ha_net_id);
+
+	cancel_delayed_work_sync(&hn->sweep);
+}
+
+static struct pernet_operations rtsp_ha_net_ops = {
+	.init	= rtsp_ha_net_init,
+	.exit	= rtsp_ha_net_exit,
+	.id	= &rtsp_ha_net_id,
+	.size	= sizeof(struct rtsp_ha_net),
+};
+
 static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 {
 	struct nf_conntrack_helper *h = &rtsp_helpers[2 * i];
@@ -2791,6 +2977,8 @@ static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
 	h[0].destroy = rtsp_destroy;
 	h[1].destroy = rtsp_destroy;
+	h[0].from_nlattr = rtsp_from_nlattr;
+	h[1].from_nlattr = rtsp_from_nlattr;
 	rtsp_helpers_c += 2;
 }
 
@@ -2863,9 +3051,16 @@ static int __init nf_conntrack_rtsp_init(void)
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
+	ret = register_pernet_subsys(&rtsp_ha_net_ops);
+	if (ret < 0) {
+		unregister_pernet_subsys(&rtsp_net_ops);
+		free_percpu(rtsp_bounce);
+		return ret;
+	}
 	ret = rtsp_helpers_register(rtsp_helpers, rtsp_helpers_c);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
+		unregister_pernet_subsys(&rtsp_ha_net_ops);
 		unregister_pernet_subsys(&rtsp_net_ops);
 		free_percpu(rtsp_bounce);
 		return ret;
@@ -2991,6 +3186,8 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	 */
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
+	/* No sweep adopts an expectation after this (rtsp_from_nlattr()). */
+	unregister_pernet_subsys(&rtsp_ha_net_ops);
 	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	flush_work(&rtsp_release_work);

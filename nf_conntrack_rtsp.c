@@ -2086,6 +2086,7 @@ static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
 /* Per packet, beside what the NAT helper is handed. */
 struct rtsp_pkt {
 	u32 seq;			/* of the payload's first byte */
+	u32 ack;			/* its acknowledgment number */
 	s32 delta;			/* bytes the NAT helper added to it */
 	s32 new_delta;			/* ... to bytes not seen before */
 	bool natted;			/* NATed, with nf_nat_rtsp loaded */
@@ -2510,6 +2511,28 @@ static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
  * client's bytes we lack will not come.  A forged ACK gains nothing: the
  * client is not followed any more.
  */
+static void rtsp_ha_request(struct net *net);
+
+static bool rtsp_server_bypassed(const struct nf_conn *ct,
+				 const struct rtsp_conn *conn, u32 ack)
+{
+	const struct rtsp_stream *r = &conn->stream[IP_CT_DIR_REPLY];
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	const struct nf_ct_seqadj *way;
+
+	if (!r->synced)
+		return false;
+	/* Back to the server's numbers, as nf_ct_seq_adjust() does. */
+	if (seqadj) {
+		way = &seqadj->seq[IP_CT_DIR_REPLY];
+		if (after(ack - way->offset_before, way->correction_pos))
+			ack -= way->offset_after;
+		else
+			ack -= way->offset_before;
+	}
+	return after(ack, r->next_seq);
+}
+
 static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 {
 	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
@@ -2597,6 +2620,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		return NF_ACCEPT;
 	/* @th may point into the head that skb_linearize() frees. */
 	pk.seq = ntohl(th->seq);
+	pk.ack = ntohl(th->ack_seq);
 	datalen = skb->len - dataoff;
 	nat = rcu_dereference(nf_nat_rtsp_hooks);
 	pk.natted = nat && (ct->status & IPS_NAT_MASK);
@@ -2681,12 +2705,15 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		if (dir == IP_CT_DIR_ORIGINAL && !conn->garbage) {
 			/* Acknowledged by the server: they went by unseen. */
 			if (s->gapdrops < RTSP_GAP_DROPS_MAX &&
-			    !rtsp_server_acked(ct, s->next_seq)) {
+			    !rtsp_server_acked(ct, s->next_seq) &&
+			    !rtsp_server_bypassed(ct, conn, pk.ack)) {
 				pr_debug("client bytes lost before the router: segment dropped until they come\n");
 				pk.gap = true;
 				ret = NF_DROP;
 				goto out;
 			}
+			/* Its flows may have come back through conntrackd. */
+			rtsp_ha_request(nf_ct_net(ct));
 			rtsp_lost(conn, ct, ctinfo, "client bytes never seen");
 		}
 		/* The server's bytes were lost to us: start afresh here. */
@@ -2924,7 +2951,7 @@ static void rtsp_ha_sweep(struct work_struct *work)
 /*
  * A sweep soon: ctnetlink made a connection with our helper (a conntrackd
  * commit; ->from_nlattr is also called when it sets helper data, which we
- * have none of).
+ * have none of), or a connection came back from another router.
  */
 static void rtsp_ha_request(struct net *net)
 {

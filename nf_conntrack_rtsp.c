@@ -2503,7 +2503,6 @@ static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
 	}
 }
 
-/* The server has acknowledged client bytes from @seq on. */
 /*
  * Does the client acknowledge server bytes that never passed us (its
  * ACK @ack, in the sequence space its side sees)?  Then the exchange went
@@ -2533,6 +2532,7 @@ static bool rtsp_server_bypassed(const struct nf_conn *ct,
 	return after(ack, r->next_seq);
 }
 
+/* The server has acknowledged client bytes from @seq on. */
 static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 {
 	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
@@ -2837,7 +2837,6 @@ static int __init rtsp_parse_media_source(void)
 	return ret;
 }
 
-/* The IPv4 and IPv6 helpers of the @i-th port. */
 /*
  * A backup router (docs/ha.md).  When keepalived makes it the primary,
  * conntrackd commits its copies of the control connections through
@@ -2846,7 +2845,7 @@ static int __init rtsp_parse_media_source(void)
  * and the media flows that were running, as plain conntracks.  Shortly
  * after, a sweep of the namespace gives those expectations their expectfn
  * (nf_nat_rtsp maps the flow to the connection's client, at the port the
- * expectation's flags carry) and records each NATed media flow of one of
+ * expectation's tuple carries as its source port) and records each NATed media flow of one of
  * our connections as holding its router port while it lives, as for a
  * flow whose control connection ended: no SETUP on this router is given
  * the router port of a stream that came across.  Our per-connection state
@@ -2992,6 +2991,7 @@ static struct pernet_operations rtsp_ha_net_ops = {
 	.size	= sizeof(struct rtsp_ha_net),
 };
 
+/* The IPv4 and IPv6 helpers of the @i-th port. */
 static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 {
 	struct nf_conntrack_helper *h = &rtsp_helpers[2 * i];

@@ -97,7 +97,8 @@ struct nf_nat_rtsp_hooks {
 	 * An expectation of a NATed connection made through ctnetlink
 	 * without its expectfn and NAT target (a backup router's copy, from
 	 * conntrackd): map its flow to the connection's client, at the port
-	 * its flags carry (nf_conntrack_expect_lock held, still linked).
+	 * rtsp_exp_client_port() reads (nf_conntrack_expect_lock held, still
+	 * linked).
 	 */
 	void (*adopt)(struct nf_conntrack_expect *exp);
 };

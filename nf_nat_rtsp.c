@@ -314,8 +314,8 @@ static unsigned int nf_nat_rtsp_reply(struct nf_rtsp_msg_ctx *c,
 
 /*
  * A backup router's copy of one of our expectations: the client is the
- * one who opened the control connection; its port came in the flags
- * (the router port itself for an expectation that lacks it).
+ * one who opened the control connection; its port came as the tuple's
+ * source port (the router port itself for an expectation without it).
  */
 static void nf_nat_rtsp_adopt(struct nf_conntrack_expect *exp)
 {

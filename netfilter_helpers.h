@@ -166,4 +166,18 @@ static inline u32 get_random_u32_below(u32 ceil)
 }
 #endif
 
+/* 6.0 packed nf_ct_iterate_cleanup_net()'s arguments in a struct. */
+static inline void rtsp_ct_iterate_net(struct net *net,
+				       int (*iter)(struct nf_conn *i, void *data),
+				       void *data)
+{
+#ifdef RTSP_HAVE_ITER_DATA
+	struct nf_ct_iter_data d = { .net = net, .data = data };
+
+	nf_ct_iterate_cleanup_net(iter, &d);
+#else
+	nf_ct_iterate_cleanup_net(net, iter, data, 0, 0);
+#endif
+}
+
 #endif /* _NETFILTER_HELPERS_H */

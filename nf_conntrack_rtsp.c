@@ -30,9 +30,11 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/tcp.h>
+#include <linux/workqueue.h>
 #include <linux/netfilter.h>
 
 #include <net/ipv6.h>
+#include <net/netns/generic.h>
 #include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -758,7 +760,6 @@ static void rtsp_orphans_reap(struct hlist_head *head)
 			rtsp_orphan_del(o);
 }
 
-/* At the end of its control connection, @md's live flows keep its port. */
 /* Room for one more record in @net, and in all (rtsp_ports_lock)? */
 static bool rtsp_orphan_room(const struct net *net)
 {
@@ -766,45 +767,45 @@ static bool rtsp_orphan_room(const struct net *net)
 	       (net_eq(net, &init_net) || rtsp_orphans_n < RTSP_ORPHANS_MAX);
 }
 
-static void rtsp_media_orphan_flow(struct rtsp_media *md,
-				   const struct rtsp_sender *snd)
+/*
+ * The flow of original tuple @flow, of a client in host bucket @host,
+ * holds its router port (its destination) while it lives (BH off).  With
+ * @once, not when the port is held already.  -ENOSPC: the client's hosts
+ * have no room left; -ENOBUFS: the namespace, or all, have none.
+ */
+static int rtsp_orphan_add(struct net *net,
+			   const struct nf_conntrack_zone *zone,
+			   const struct nf_conntrack_tuple *flow, u8 host,
+			   bool once)
 {
-	struct nf_conn *ct = md->master, *child;
-	const union nf_inet_addr *addr = rtsp_media_addr(md);
-	u8 host = rtsp_host_bucket(ct) - rtsp_hosts;
-	struct net *net = nf_ct_net(ct);
+	const union nf_inet_addr *addr = &flow->dst.u3;
 	struct rtsp_net *rn = rtsp_pernet(net);
-	struct nf_conntrack_tuple flow;
-	struct rtsp_orphan *o;
 	struct hlist_head *head;
-	bool room, mine;
+	struct rtsp_orphan *o;
 	unsigned int i, k;
+	bool room, mine;
+	int ret = 0;
 
 	/* Not for a namespace going away (rtsp_net_exit_batch()). */
 	if (!check_net(net))
-		return;
-	rtsp_sender_tuple(md, snd, &flow);
-	child = rtsp_flow_get(net, nf_ct_zone(ct), &flow, ct);
-	if (!child)
-		return;
+		return -ENOENT;
 	o = kzalloc(sizeof(*o), GFP_ATOMIC);
-	if (o) {
-		write_pnet(&o->net, net);
-		o->zone = *nf_ct_zone(ct);
-		o->child = flow;
-		o->addr = *addr;
-		o->port = md->port;
-		o->family = nf_ct_l3num(ct);
-		o->host = host;
-	}
-	head = rtsp_orphan_bucket(net, addr, md->port);
+	if (!o)
+		return -ENOMEM;
+	write_pnet(&o->net, net);
+	o->zone = *zone;
+	o->child = *flow;
+	o->addr = *addr;
+	o->port = flow->dst.u.udp.port;
+	o->family = flow->src.l3num;
+	o->host = host;
+	head = rtsp_orphan_bucket(net, addr, o->port);
 	spin_lock(&rtsp_ports_lock);
 	/* rtsp_net_exit_batch() takes this lock once it is dying. */
-	if (!check_net(net)) {
-		spin_unlock(&rtsp_ports_lock);
-		kfree(o);
-		nf_ct_put(child);
-		return;
+	if (!check_net(net) ||
+	    (once && rtsp_port_busy(net, o->family, addr, o->port))) {
+		ret = -EEXIST;
+		goto out;
 	}
 	mine = rn->host_orphans[host] < RTSP_ORPHANS_HOST;
 	room = rtsp_orphan_room(net);
@@ -815,31 +816,53 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 		mine = rn->host_orphans[host] < RTSP_ORPHANS_HOST;
 		room = rtsp_orphan_room(net);
 	}
-	if (o && mine && room) {
+	if (!mine) {
+		ret = -ENOSPC;
+	} else if (!room) {
+		ret = -ENOBUFS;
+	} else {
 		hlist_add_head(&o->node, head);
 		rtsp_orphans_n++;
 		rn->orphans++;
 		rn->host_orphans[host]++;
 	}
+out:
 	spin_unlock(&rtsp_ports_lock);
-	if (o && mine && room) {
-		nf_ct_put(child);
+	if (ret)
+		kfree(o);
+	else
 		rtsp_gc_kick();
+	return ret;
+}
+
+/* At the end of its control connection, @md's live flows keep its port. */
+static void rtsp_media_orphan_flow(struct rtsp_media *md,
+				   const struct rtsp_sender *snd)
+{
+	struct nf_conn *ct = md->master, *child;
+	struct net *net = nf_ct_net(ct);
+	struct nf_conntrack_tuple flow;
+	int ret;
+
+	rtsp_sender_tuple(md, snd, &flow);
+	child = rtsp_flow_get(net, nf_ct_zone(ct), &flow, ct);
+	if (!child)
+		return;
+	ret = rtsp_orphan_add(net, nf_ct_zone(ct), &flow,
+			      rtsp_host_bucket(ct) - rtsp_hosts, false);
+	if (!ret) {
 		pr_debug("media port %u: held by its flow after the control connection\n",
 			 ntohs(md->port));
-		return;
-	}
-	if (!mine) {
+	} else if (ret == -ENOSPC) {
+		/* Left to live without its port, it could get another's stream. */
 		rtsp_log_bad(ct,
 			     "too many media flows of this client's hosts outlive their RTSP connection",
 			     "flow ended");
 		nf_ct_kill(child);
-	} else {
-		rtsp_log_bad(ct, o ? "too many media flows outlive their control connection" :
-				 "no memory for a media flow's record",
+	} else if (ret != -ENOENT) {
+		rtsp_log_bad(ct, "too many media flows outlive their control connection",
 			     "router port not held for its flow");
 	}
-	kfree(o);
 	nf_ct_put(child);
 }
 
@@ -1223,7 +1246,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 		return;
 	conn = rtsp_conn_of(exp->master);
 	if (!conn)
-		return;
+		goto unowned;
 
 	snd.addr = t->src.u3;
 	snd.port = t->src.u.udp.port;
@@ -1268,12 +1291,24 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	}
 	spin_unlock_bh(&conn->lock);
 	if (!found)
-		return;
+		goto unowned;
 	/*
 	 * One sender at a time: the other senders' expectations of the port
 	 * go (another sender needs a PLAY again).
 	 */
 	rtsp_unexpect(exp->master, port, NULL);
+	return;
+unowned:
+	/*
+	 * No session of ours holds the port: an expectation conntrackd
+	 * brought (docs/ha.md).  Behind NAT the flow holds its router port.
+	 */
+	if (child->status & IPS_DST_NAT) {
+		local_bh_disable();
+		rtsp_orphan_add(nf_ct_net(child), nf_ct_zone(child), t,
+				rtsp_host_bucket(exp->master) - rtsp_hosts, true);
+		local_bh_enable();
+	}
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_media_started);
 
@@ -2295,6 +2330,7 @@ static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
 /* Per packet, beside what the NAT helper is handed. */
 struct rtsp_pkt {
 	u32 seq;			/* of the payload's first byte */
+	u32 ack;			/* its acknowledgment number */
 	s32 delta;			/* bytes the NAT helper added to it */
 	s32 new_delta;			/* ... to bytes not seen before */
 	bool natted;			/* NATed, with nf_nat_rtsp loaded */
@@ -2863,6 +2899,35 @@ static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
 	}
 }
 
+/*
+ * Does the client acknowledge server bytes that never passed us (its
+ * ACK @ack, in the sequence space its side sees)?  Then the exchange went
+ * by another router (a failover and a failback, docs/ha.md): the
+ * client's bytes we lack will not come.  A forged ACK gains nothing: the
+ * client is not followed any more.
+ */
+static void rtsp_ha_request(struct net *net);
+
+static bool rtsp_server_bypassed(const struct nf_conn *ct,
+				 const struct rtsp_conn *conn, u32 ack)
+{
+	const struct rtsp_stream *r = &conn->stream[IP_CT_DIR_REPLY];
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	const struct nf_ct_seqadj *way;
+
+	if (!r->synced)
+		return false;
+	/* Back to the server's numbers, as nf_ct_seq_adjust() does. */
+	if (seqadj) {
+		way = &seqadj->seq[IP_CT_DIR_REPLY];
+		if (after(ack - way->offset_before, way->correction_pos))
+			ack -= way->offset_after;
+		else
+			ack -= way->offset_before;
+	}
+	return after(ack, r->next_seq);
+}
+
 /* The server has acknowledged client bytes from @seq on. */
 static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 {
@@ -2976,6 +3041,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		return NF_ACCEPT;
 	/* @th may point into the head that skb_linearize() frees. */
 	pk.seq = ntohl(th->seq);
+	pk.ack = ntohl(th->ack_seq);
 	datalen = skb->len - dataoff;
 	nat = rcu_dereference(nf_nat_rtsp_hooks);
 	pk.natted = nat && (ct->status & IPS_NAT_MASK);
@@ -3060,12 +3126,15 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		if (dir == IP_CT_DIR_ORIGINAL && !conn->garbage) {
 			/* Acknowledged by the server: they went by unseen. */
 			if (s->gapdrops < RTSP_GAP_DROPS_MAX &&
-			    !rtsp_server_acked(ct, s->next_seq)) {
+			    !rtsp_server_acked(ct, s->next_seq) &&
+			    !rtsp_server_bypassed(ct, conn, pk.ack)) {
 				pr_debug("client bytes lost before the router: segment dropped until they come\n");
 				pk.gap = true;
 				ret = NF_DROP;
 				goto out;
 			}
+			/* Its flows may have come back through conntrackd. */
+			rtsp_ha_request(nf_ct_net(ct));
 			rtsp_lost(conn, ct, ctinfo, "client bytes never seen");
 		}
 		/* The server's bytes were lost to us: start afresh here. */
@@ -3189,6 +3258,163 @@ static int __init rtsp_parse_media_source(void)
 	return ret;
 }
 
+/*
+ * A backup router (docs/ha.md).  When keepalived makes it the primary,
+ * conntrackd commits its copies of the control connections through
+ * ctnetlink (->from_nlattr runs for each), then of their expectations,
+ * without expectfn or NAT target (conntrackd 1.4.7 does not carry them),
+ * and the media flows that were running, as plain conntracks.  Shortly
+ * after, a sweep of the namespace gives those expectations their expectfn
+ * (nf_nat_rtsp maps the flow to the connection's client, at the port the
+ * expectation's tuple carries as its source port) and records each NATed media flow of one of
+ * our connections as holding its router port while it lives, as for a
+ * flow whose control connection ended: no SETUP on this router is given
+ * the router port of a stream that came across.  Our per-connection state
+ * is not rebuilt: a connection's state starts at its next segment.
+ */
+struct rtsp_ha_net {
+	struct delayed_work sweep;
+	struct net *net;
+};
+
+static unsigned int rtsp_ha_net_id __read_mostly;
+/* After the last control connection committed: its expectations follow. */
+#define RTSP_HA_SWEEP_DELAY	(HZ / 10)
+
+/* Is @ct's helper ours (under RCU)? */
+static bool rtsp_ct_ours(const struct nf_conn *ct)
+{
+	const struct nf_conntrack_helper *helper;
+	struct nf_conn_help *help = nfct_help(ct);
+
+	if (!help)
+		return false;
+	helper = rcu_dereference(help->helper);
+	return helper && helper->me == THIS_MODULE;
+}
+
+/* Under nf_conntrack_expect_lock: an expectation of ours with no expectfn. */
+static bool rtsp_ha_adopt(struct nf_conntrack_expect *exp, void *data)
+{
+	const struct nf_nat_rtsp_hooks *nat;
+	struct nf_conn *ct = exp->master;
+
+	if (exp->expectfn || exp->tuple.dst.protonum != IPPROTO_UDP ||
+	    !rtsp_ct_ours(ct))
+		return false;
+	if (!(ct->status & IPS_NAT_MASK)) {
+		exp->expectfn = nf_ct_rtsp_media_started;
+		return false;
+	}
+	nat = rcu_dereference(nf_nat_rtsp_hooks);
+	if (nat)
+		nat->adopt(exp);
+	return false;
+}
+
+/* The original tuple of a media flow, to record once the walk is done. */
+struct rtsp_ha_flow {
+	struct list_head node;
+	struct nf_conntrack_zone zone;
+	struct nf_conntrack_tuple tuple;
+	u8 host;			/* the client's rtsp_hosts[] bucket */
+};
+
+/* Under a conntrack hash lock: a NATed media flow of one of ours. */
+static int rtsp_ha_flow(struct nf_conn *ct, void *data)
+{
+	struct list_head *flows = data;
+	struct rtsp_ha_flow *f;
+	bool ours;
+
+	if (nf_ct_protonum(ct) != IPPROTO_UDP || !ct->master ||
+	    !(ct->status & IPS_DST_NAT))
+		return 0;
+	rcu_read_lock();
+	ours = rtsp_ct_ours(ct->master);
+	rcu_read_unlock();
+	if (!ours)
+		return 0;
+	f = kmalloc(sizeof(*f), GFP_ATOMIC);
+	if (f) {
+		f->zone = *nf_ct_zone(ct);
+		f->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+		f->host = rtsp_host_bucket(ct->master) - rtsp_hosts;
+		list_add_tail(&f->node, flows);
+	}
+	return 0;
+}
+
+static void rtsp_ha_sweep(struct work_struct *work)
+{
+	struct rtsp_ha_net *hn = container_of(to_delayed_work(work),
+					      struct rtsp_ha_net, sweep);
+	struct rtsp_ha_flow *f, *tmp;
+	unsigned int held = 0;
+	LIST_HEAD(flows);
+
+	if (READ_ONCE(rtsp_unloading))
+		return;
+	rcu_read_lock();
+	nf_ct_expect_iterate_net(hn->net, rtsp_ha_adopt, NULL, 0, 0);
+	rcu_read_unlock();
+	rtsp_ct_iterate_net(hn->net, rtsp_ha_flow, &flows);
+	local_bh_disable();
+	list_for_each_entry_safe(f, tmp, &flows, node) {
+		if (!rtsp_orphan_add(hn->net, &f->zone, &f->tuple, f->host,
+				     true))
+			held++;
+		kfree(f);
+	}
+	local_bh_enable();
+	pr_debug("connections committed through ctnetlink: %u media flows hold their router ports\n",
+		 held);
+}
+
+/*
+ * A sweep soon: ctnetlink made a connection with our helper (a conntrackd
+ * commit; ->from_nlattr is also called when it sets helper data, which we
+ * have none of), or a connection came back from another router.
+ */
+static void rtsp_ha_request(struct net *net)
+{
+	struct rtsp_ha_net *hn;
+
+	if (READ_ONCE(rtsp_unloading))
+		return;
+	hn = net_generic(net, rtsp_ha_net_id);
+	mod_delayed_work(system_wq, &hn->sweep, RTSP_HA_SWEEP_DELAY);
+}
+
+static int rtsp_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
+{
+	rtsp_ha_request(nf_ct_net(ct));
+	return 0;
+}
+
+static int __net_init rtsp_ha_net_init(struct net *net)
+{
+	struct rtsp_ha_net *hn = net_generic(net, rtsp_ha_net_id);
+
+	hn->net = net;
+	INIT_DELAYED_WORK(&hn->sweep, rtsp_ha_sweep);
+	return 0;
+}
+
+static void __net_exit rtsp_ha_net_exit(struct net *net)
+{
+	struct rtsp_ha_net *hn = net_generic(net, rtsp_ha_net_id);
+
+	cancel_delayed_work_sync(&hn->sweep);
+}
+
+static struct pernet_operations rtsp_ha_net_ops = {
+	.init	= rtsp_ha_net_init,
+	.exit	= rtsp_ha_net_exit,
+	.id	= &rtsp_ha_net_id,
+	.size	= sizeof(struct rtsp_ha_net),
+};
+
 /* The IPv4 and IPv6 helpers of the @i-th port. */
 static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 {
@@ -3202,6 +3428,8 @@ static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
 	h[0].destroy = rtsp_destroy;
 	h[1].destroy = rtsp_destroy;
+	h[0].from_nlattr = rtsp_from_nlattr;
+	h[1].from_nlattr = rtsp_from_nlattr;
 	rtsp_helpers_c += 2;
 }
 
@@ -3284,6 +3512,12 @@ static int __init nf_conntrack_rtsp_init(void)
 		return -ENOMEM;
 	ret = register_pernet_subsys(&rtsp_net_ops);
 	if (ret < 0) {
+		free_percpu(rtsp_bounce);
+		return ret;
+	}
+	ret = register_pernet_subsys(&rtsp_ha_net_ops);
+	if (ret < 0) {
+		unregister_pernet_subsys(&rtsp_net_ops);
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
@@ -3436,6 +3670,8 @@ static void rtsp_quiesce(bool registered)
 	synchronize_rcu();
 	/* Nothing queues it once the flag is seen. */
 	cancel_delayed_work_sync(&rtsp_gc_work);
+	/* No sweep adopts an expectation after this (rtsp_from_nlattr()). */
+	unregister_pernet_subsys(&rtsp_ha_net_ops);
 	nf_ct_expect_iterate_destroy(rtsp_exp_is_ours, NULL);
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	flush_work(&rtsp_release_work);

@@ -25,6 +25,26 @@ static inline unsigned int rtsp_spec_ports(const struct rtsp_ports *p)
 	return p->hi != p->lo ? 2 : 1;
 }
 
+/*
+ * A NATed expectation carries its client's own port as the source port of
+ * its tuple, which its mask leaves out (any source port matches): ctnetlink
+ * and conntrackd's ExpectationSync carry the tuple whole, while conntrackd
+ * (1.4.7) leaves out the expectfn, the NAT target and the flags, so that a
+ * backup router rebuilds them from this and the master
+ * (nf_nat_rtsp_hooks.adopt).
+ */
+static inline void rtsp_exp_set_client_port(struct nf_conntrack_expect *exp,
+					    u16 port)
+{
+	if (!exp->mask.src.u.udp.port)
+		exp->tuple.src.u.udp.port = htons(port);
+}
+
+static inline u16 rtsp_exp_client_port(const struct nf_conntrack_expect *exp)
+{
+	return exp->mask.src.u.udp.port ? 0 : ntohs(exp->tuple.src.u.udp.port);
+}
+
 /* Transport specs with ports handled per message; more are ignored. */
 #define RTSP_MAX_SPECS		8
 
@@ -73,6 +93,14 @@ struct nf_nat_rtsp_hooks {
 	/* SETUP reply on a NATed connection: restore the client's ports. */
 	unsigned int (*reply)(struct nf_rtsp_msg_ctx *c, struct nf_conn *ct,
 			      enum ip_conntrack_info ctinfo);
+	/*
+	 * An expectation of a NATed connection made through ctnetlink
+	 * without its expectfn and NAT target (a backup router's copy, from
+	 * conntrackd): map its flow to the connection's client, at the port
+	 * rtsp_exp_client_port() reads (nf_conntrack_expect_lock held, still
+	 * linked).
+	 */
+	void (*adopt)(struct nf_conntrack_expect *exp);
 };
 
 extern const struct nf_nat_rtsp_hooks __rcu *nf_nat_rtsp_hooks;

@@ -120,6 +120,7 @@ static int rtsp_nat_try_port(void *data, u16 port)
 		}
 		exp[i]->saved_addr = t->ct->tuplehash[t->dir].tuple.src.u3;
 		exp[i]->saved_proto.udp.port = htons(want[i]);
+		rtsp_exp_set_client_port(exp[i], want[i]);
 		exp[i]->dir = !t->dir;
 		exp[i]->expectfn = nf_nat_rtsp_expected;
 		exp[i]->tuple.dst.u.udp.port = htons(port + (int)i * t->step);
@@ -311,9 +312,30 @@ static unsigned int nf_nat_rtsp_reply(struct nf_rtsp_msg_ctx *c,
 	return NF_ACCEPT;
 }
 
+/*
+ * A backup router's copy of one of our expectations: the client is the
+ * one who opened the control connection; its port came as the tuple's
+ * source port (the router port itself for an expectation without it).
+ */
+static void nf_nat_rtsp_adopt(struct nf_conntrack_expect *exp)
+{
+	const struct nf_conn *ct = exp->master;
+	u16 port = rtsp_exp_client_port(exp);
+
+	exp->saved_addr = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
+	exp->saved_proto.udp.port = port ? htons(port) :
+					   exp->tuple.dst.u.udp.port;
+	exp->dir = IP_CT_DIR_REPLY;
+	exp->expectfn = nf_nat_rtsp_expected;
+	pr_debug("expectation of router port %u adopted: client port %u\n",
+		 ntohs(exp->tuple.dst.u.udp.port),
+		 ntohs(exp->saved_proto.udp.port));
+}
+
 static const struct nf_nat_rtsp_hooks rtsp_hooks = {
 	.setup	= nf_nat_rtsp_setup,
 	.reply	= nf_nat_rtsp_reply,
+	.adopt	= nf_nat_rtsp_adopt,
 };
 
 static struct nf_conntrack_nat_helper rtsp_nat_helper =

@@ -7,11 +7,13 @@
 #
 #   scripts/check.sh [PART...]
 #
-# Parts (all by default): build unit fuzz e2e demo package matrix cross be
-# arm64.
+# Parts (all by default): build unit fuzz e2e demo package matrix ha cross
+# be arm64.
 # "matrix" builds for the other kernel series (5.10, 6.1-rt, 6.12,
 # 6.12-bpo, 7.2, 7.3) and runs the smoke, Movistar, unload and seek (62) tests on each;
 # the whole suite on every kernel is "make matrix".
+# "ha": the router failover test (77-ha-failover, docs/ha.md) on HA_SERIES
+# (7.3; "e2e" runs it on 6.1).
 # "cross": W=1 builds against Debian's 6.1 arm64 and s390x headers
 # (CROSS_SERIES) with Debian's cross compilers, 0 warnings.
 # "be": the unit tests and both fuzz harnesses (BE_TIME s each, through
@@ -26,7 +28,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V | tail -n1)}
 FUZZ_TIME=${FUZZ_TIME:-30}	# per fuzz harness
-PARTS=${*:-build unit fuzz e2e demo package matrix cross be arm64}
+PARTS=${*:-build unit fuzz e2e demo package matrix ha cross be arm64}
 MATRIX_SERIES=${MATRIX_SERIES:-5.10 6.1-rt 6.12 6.12-bpo 7.2 7.3}
 CROSS_SERIES=${CROSS_SERIES:-6.1-arm64 6.1-s390x}
 BE_TIME=${BE_TIME:-15}	# per fuzz harness, under qemu-s390x
@@ -35,6 +37,7 @@ ARM64_TESTS=${ARM64_TESTS:-00-smoke.sh 10-movistar-nft.sh 11-movistar-iptables.s
 # E2E test VMs at once: one TCG vCPU per host core.
 export E2E_JOBS=${E2E_JOBS:-$(nproc)}
 MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh 62-seek-port.sh}
+HA_SERIES=${HA_SERIES:-7.3}
 total_pass=0
 total_fail=0
 summary=
@@ -142,6 +145,8 @@ for part in $PARTS; do
 	package) run_part package scripts/ci-packaging.sh ;;
 	matrix)	 run_part matrix tests/matrix/all --strict --tests "$MATRIX_TESTS" \
 			 ${MATRIX_SERIES} ;;
+	ha)	 run_part ha tests/e2e/run --kernel "$HA_SERIES" --timeout 900 \
+			 77-ha-failover.sh ;;
 	cross)	 run_part cross tests/matrix/all --strict --no-e2e ${CROSS_SERIES} ;;
 	be)	 run_part be tests/arch/be-test --time "$BE_TIME" ;;
 	arm64)	 run_part arm64 tests/e2e/run --jobs "$E2E_JOBS" --arch arm64 ${ARM64_TESTS} ;;

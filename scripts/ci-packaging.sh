@@ -281,8 +281,8 @@ metadata() {
 	built=$(sed -n 's/^#define RTSP_CONNTRACK_VERSION[[:space:]]*"\(.*\)"/\1/p' nf_conntrack_rtsp.h)
 	echo "nf_conntrack_rtsp.h RTSP_CONNTRACK_VERSION $built"
 	[ "$built" = "$VERSION" ] || return 1
-	grep -q 'MODULE_VERSION(RTSP_CONNTRACK_VERSION)' nf_conntrack_rtsp.c &&
-	grep -q 'MODULE_VERSION(RTSP_CONNTRACK_VERSION)' nf_nat_rtsp.c || return 1
+	grep -q 'MODULE_VERSION(RTSP_CONNTRACK_VERSION)' nf_conntrack_rtsp_main.c &&
+	grep -q 'MODULE_VERSION(RTSP_CONNTRACK_VERSION)' nf_nat_rtsp_main.c || return 1
 	grep -qx 'AUTOINSTALL="yes"' dkms.conf || { echo "AUTOINSTALL is not yes"; return 1; }
 	built=$(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"/\1/p' dkms.conf | sort | tr '\n' ' ')
 	kbuild=$(sed -n 's/^obj-\$(CONFIG_[A-Z_]*) += \(.*\)\.o$/\1/p' Kbuild | sort | tr '\n' ' ')
@@ -381,7 +381,7 @@ make_deb() {
 	dpkg-deb -c "$DEB" >"$WORK/deb.contents"
 	cat "$WORK/deb.contents"
 	local f
-	for f in dkms.conf Makefile Kbuild nf_conntrack_rtsp.c nf_nat_rtsp.c \
+	for f in dkms.conf Makefile Kbuild nf_conntrack_rtsp_main.c nf_nat_rtsp_main.c \
 		rtsp_parse.c rtsp_parse.h rtsp_nat_plan.c rtsp_nat_plan.h \
 		nf_conntrack_rtsp.h netfilter_helpers.h; do
 		grep -q " \./usr/src/$NAME-$VERSION/$f\$" "$WORK/deb.contents" ||

@@ -44,9 +44,6 @@
 #include "netfilter_helpers.h"
 #include "nf_conntrack_rtsp.h"
 
-/* The parser is shared verbatim with the userspace tests and fuzzer. */
-#include "rtsp_parse.c"
-
 #define RTSP_HELPER_NAME	"rtsp"
 #define RTSP_MAX_PORTS		8
 /* Media ports remembered per control connection (the newest win). */

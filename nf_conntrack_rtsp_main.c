@@ -2376,7 +2376,7 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 	if (!seqadj)
 		return false;
 	set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
-	spin_lock_bh(&ct->lock);
+	spin_lock(&ct->lock);
 	way = &seqadj->seq[CTINFO2DIR(ctinfo)];
 	if (way->offset_before == way->offset_after ||
 	    before(way->correction_pos, seq)) {
@@ -2388,7 +2388,7 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 	} else {
 		ok = false;
 	}
-	spin_unlock_bh(&ct->lock);
+	spin_unlock(&ct->lock);
 	return ok;
 }
 
@@ -2613,7 +2613,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		goto adjust;
 	}
 
-	spin_lock_bh(&conn->lock);
+	spin_lock(&conn->lock);
 	if (unlikely(READ_ONCE(m->resync)))
 		rtsp_restart(conn, ct);
 	s = &conn->stream[dir];
@@ -2701,7 +2701,7 @@ out:
 	/* TEARDOWN, or the media started: nothing left to count here. */
 	if (READ_ONCE(conn->indexed) && !rtsp_port_expected(ct, 0))
 		rtsp_host_index(conn, false, false);
-	spin_unlock_bh(&conn->lock);
+	spin_unlock(&conn->lock);
 adjust:
 	/* Every new rewrite of the packet moves the stream once, by the sum. */
 	if (ret == NF_ACCEPT && pk.new_delta &&

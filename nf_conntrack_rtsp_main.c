@@ -380,23 +380,6 @@ static void rtsp_log_bad(const struct nf_conn *ct, const char *what,
 			&a->ip6);
 }
 
-void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
-{
-	const struct nf_conntrack_tuple *t = &exp->tuple;
-	const union nf_inet_addr *m = &exp->mask.src.u3;
-	bool any = nf_inet_addr_cmp(m, &(union nf_inet_addr){ });
-
-	if (t->src.l3num == AF_INET)
-		pr_debug("expect udp %pI4/%pI4 -> %pI4:%u%s\n",
-			 &t->src.u3.ip, &m->ip, &t->dst.u3.ip,
-			 ntohs(t->dst.u.udp.port), any ? " (any source)" : "");
-	else
-		pr_debug("expect udp %pI6c/%pI6c -> [%pI6c]:%u%s\n",
-			 &t->src.u3.ip6, &m->ip6, &t->dst.u3.ip6,
-			 ntohs(t->dst.u.udp.port), any ? " (any source)" : "");
-}
-EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
-
 /*
  * Hold buffers allocated, over all connections (max_held_heads), and per
  * client host bucket (a 256th of them, 4 at least), so that one host, or

@@ -156,8 +156,8 @@ static struct nf_conntrack_expect_policy rtsp_exp_policy[4] __read_mostly = {
 
 /* Two per port of ports=, and two for "rtsp" on 554 when it is not there. */
 static struct nf_conntrack_helper rtsp_helpers[(RTSP_MAX_PORTS + 1) * 2] __read_mostly;
-/* 7.2+ keeps the kernel's copies of them in an array of that size. */
-static_assert(ARRAY_SIZE(rtsp_helpers) <= RTSP_COMPAT_MAX_HELPERS);
+/* The kernel registers copies of them and hands these back. */
+static struct nf_conntrack_helper *rtsp_registered[ARRAY_SIZE(rtsp_helpers)];
 static unsigned int rtsp_helpers_c;
 
 /* A paged payload up to this size is parsed from a copy. */
@@ -1904,7 +1904,7 @@ static bool rtsp_refresh_flow(const struct rtsp_media *md,
 	if (nf_ct_expires(flow) < timeout) {
 		pr_debug("keep-alive: media port %u: %lu s left, refreshed\n",
 			 ntohs(md->port), nf_ct_expires(flow) / HZ);
-		rtsp_ct_refresh(flow, skb, timeout);
+		nf_ct_refresh(flow, timeout);
 	}
 	nf_ct_put(flow);
 	return true;
@@ -2758,17 +2758,21 @@ static int __init rtsp_parse_media_source(void)
 	return ret;
 }
 
-/* The IPv4 and IPv6 helpers of the @i-th port. */
+/*
+ * The IPv4 and IPv6 helpers of the @i-th port: "rtsp" on 554,
+ * "rtsp-<i>" on another port.
+ */
 static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 {
 	struct nf_conntrack_helper *h = &rtsp_helpers[2 * i];
+	char name[NF_CT_HELPER_NAME_LEN] = RTSP_HELPER_NAME;
 
-	rtsp_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, RTSP_HELPER_NAME,
-			    RTSP_PORT, port, i, rtsp_exp_policy,
-			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
-	rtsp_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, RTSP_HELPER_NAME,
-			    RTSP_PORT, port, i, rtsp_exp_policy,
-			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
+	if (port != RTSP_PORT)
+		snprintf(name, sizeof(name), "%s-%u", RTSP_HELPER_NAME, i);
+	nf_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, name, rtsp_exp_policy,
+			  RTSP_EXPECT_CLASS_MAX, rtsp_help, NULL, THIS_MODULE);
+	nf_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, name, rtsp_exp_policy,
+			  RTSP_EXPECT_CLASS_MAX, rtsp_help, NULL, THIS_MODULE);
 	h[0].destroy = rtsp_destroy;
 	h[1].destroy = rtsp_destroy;
 	rtsp_helpers_c += 2;
@@ -2843,7 +2847,8 @@ static int __init nf_conntrack_rtsp_init(void)
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
-	ret = rtsp_helpers_register(rtsp_helpers, rtsp_helpers_c);
+	ret = nf_conntrack_helpers_register(rtsp_helpers, rtsp_helpers_c,
+					    rtsp_registered);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
 		unregister_pernet_subsys(&rtsp_net_ops);
@@ -2975,12 +2980,24 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	nf_ct_iterate_destroy(rtsp_unload_iter, NULL);
 	flush_work(&rtsp_release_work);
 	rtsp_conns_drain();
-	rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
+	/*
+	 * The kernel's copy of a helper outlives the module with the
+	 * connections that use it, and nf_ct_helper_destroy() would still
+	 * call its ->destroy: take ours out before the module goes (then
+	 * wait for RCU).  nf_ct_helper_destroy() reads ->destroy twice,
+	 * with plain loads: a NULL stored between them would be called.  So
+	 * put in a kernel function of the same type that is harmless there:
+	 * the kernel removes a dying connection's expectations right after
+	 * ->destroy anyway.
+	 */
+	for (i = 0; i < rtsp_helpers_c; i++)
+		WRITE_ONCE(rtsp_registered[i]->destroy,
+			   nf_ct_remove_expectations);
 	synchronize_rcu();
 	/* Releases ->destroy queued before it was forgotten. */
 	flush_work(&rtsp_release_work);
 	unregister_pernet_subsys(&rtsp_net_ops);
-	rtsp_helpers_unregister(rtsp_helpers, rtsp_helpers_c);
+	nf_conntrack_helpers_unregister(rtsp_registered, rtsp_helpers_c);
 	rcu_barrier();
 	free_percpu(rtsp_bounce);
 	for (i = 0; i < ARRAY_SIZE(rtsp_orphans); i++)

@@ -17,6 +17,7 @@
 #define _NETFILTER_HELPERS_H
 
 #include <linux/kernel.h>
+#include <linux/slab.h>
 #include <linux/timer.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -116,6 +117,11 @@ rtsp_compat_exp_is_expired(const struct nf_conntrack_expect *exp)
 }
 
 #define nf_ct_exp_is_expired(exp) rtsp_compat_exp_is_expired(exp)
+#endif
+
+/* 7.3: kzalloc_obj(), a typed kzalloc() of one object (a macro there too). */
+#ifndef kzalloc_obj
+#define kzalloc_obj(p, gfp) kzalloc(sizeof(p), gfp)
 #endif
 
 #endif /* _NETFILTER_HELPERS_H */

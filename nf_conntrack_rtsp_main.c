@@ -656,7 +656,7 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 	rtsp_sender_tuple(md, snd, &flow);
 	if (!rtsp_flow_alive(nf_ct_net(ct), nf_ct_zone(ct), &flow, ct))
 		return;
-	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	o = kzalloc_obj(*o, GFP_ATOMIC);
 	if (!o)
 		return;
 	write_pnet(&o->net, nf_ct_net(ct));
@@ -875,7 +875,7 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	if (conn)
 		return conn;
 
-	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
+	conn = kzalloc_obj(*conn, GFP_ATOMIC);
 	if (!conn)
 		return NULL;
 	/* Its slots name it for as long as they live. */

@@ -14,7 +14,8 @@
 #   - rtsp-conntrack-setup --root (systemd and OpenRC), rtsp-attach
 #     (dry run, and for real in a network namespace when the running kernel
 #     allows), rtsp-conntrack-status
-#   - patches/: up to date, applies to linux-source-6.1, both objects
+#   - patches/ (7.3) and patches/6.1: up to date, 6.1 applies to
+#     linux-source-6.1, both objects
 #     build in-tree without warnings (timed)
 #
 # and ends with "N passed, N failed" (exit 1 if any failed).  The router

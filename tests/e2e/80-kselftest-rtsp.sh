@@ -18,8 +18,9 @@ load_rtsp_modules
 
 KST_LIB=/results/kselftest-net
 SELFTEST=$E2E_DIR/../kselftest/conntrack_rtsp.sh
-[ -f "$KST_LIB/lib.sh" ] && [ -f "$KST_LIB/netfilter/lib.sh" ] ||
+if [ ! -f "$KST_LIB/lib.sh" ] || [ ! -f "$KST_LIB/netfilter/lib.sh" ]; then
 	skip_all "no selftest library in $KST_LIB (tests/e2e/run puts it there)"
+fi
 [ -f "$SELFTEST" ] || skip_all "no $SELFTEST"
 
 # The layout of tools/testing/selftests/net/ the test expects.

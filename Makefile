@@ -58,7 +58,7 @@ style:
 	@test -n "$(CHECKPATCH)" || { echo "No checkpatch.pl: run make deps \
 	(it takes it from linux-source-6.1) or pass CHECKPATCH=path" >&2; exit 1; }
 	$(CHECKPATCH) --strict --no-tree --terse -f \
-		nf_conntrack_rtsp.c nf_conntrack_rtsp.h nf_nat_rtsp.c \
+		nf_conntrack_rtsp_main.c nf_conntrack_rtsp.h nf_nat_rtsp_main.c \
 		netfilter_helpers.h rtsp_parse.c rtsp_parse.h \
 		rtsp_nat_plan.c rtsp_nat_plan.h
 

@@ -2,7 +2,7 @@
 /*
  * Pure decisions of the RTSP NAT helper: see rtsp_nat_plan.h.
  *
- * Built twice: into nf_nat_rtsp.ko, which includes this file, and into the
+ * Built twice: into nf_nat_rtsp.ko, as one of its objects, and into the
  * userspace unit tests and fuzzer.  So it uses nothing but memcpy(),
  * memcmp(), memchr() and memmove(), formats numbers itself, and keeps all
  * arithmetic on input-chosen values unsigned and range-checked: a port

@@ -3,7 +3,7 @@
  * Pure decisions of the RTSP NAT helper: which router port a transport
  * spec gets, and which bytes of a message change.
  *
- * Shared verbatim by nf_nat_rtsp (which includes rtsp_nat_plan.c) and by
+ * Shared verbatim by nf_nat_rtsp (rtsp_nat_plan.o is linked into it) and by
  * the userspace unit tests and fuzzer.  No skb, no locks, no allocation:
  * plain data in, plain data out.  Offsets are relative to the message, as
  * those of rtsp_parse.h.

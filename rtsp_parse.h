@@ -2,8 +2,8 @@
 /*
  * Pure RTSP message and Transport header parser.
  *
- * Shared verbatim by the kernel module (nf_conntrack_rtsp.c includes
- * rtsp_parse.c) and by the userspace unit tests, benchmarks and fuzzer.
+ * Shared verbatim by the kernel module (rtsp_parse.o is linked into
+ * nf_conntrack_rtsp) and by the userspace unit tests, benchmarks and fuzzer.
  * It takes a byte buffer and its length and never reads outside it, never
  * allocates, never locks, never writes to the buffer.  The buffer need not
  * be NUL-terminated and may contain NUL bytes.

@@ -10,7 +10,8 @@
 # Parts (all by default): build unit fuzz e2e demo package matrix ha cross
 # be arm64.
 # "matrix" builds for the other kernel series (5.10, 6.1-rt, 6.12,
-# 6.12-bpo, 7.2, 7.3) and runs the smoke, Movistar, unload and seek (62) tests on each;
+# 6.12-bpo, 7.2, 7.3) and runs the smoke, Movistar, unload and seek (62) tests on each,
+# and on 7.3 the kselftest of the patch series (80);
 # the whole suite on every kernel is "make matrix".
 # "ha": the router failover test (77-ha-failover, docs/ha.md) on HA_SERIES
 # (7.3; "e2e" runs it on 6.1).
@@ -36,7 +37,8 @@ S390X_TESTS=${S390X_TESTS:-00-smoke.sh 10-movistar-nft.sh 20-port-clash.sh}
 ARM64_TESTS=${ARM64_TESTS:-00-smoke.sh 10-movistar-nft.sh 11-movistar-iptables.sh 20-port-clash.sh 62-seek-port.sh 25-unload-midsession.sh}
 # E2E test VMs at once: one TCG vCPU per host core.
 export E2E_JOBS=${E2E_JOBS:-$(nproc)}
-MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh 62-seek-port.sh}
+# SERIES:TEST: on that series only (the kselftest of the 7.3 patch series).
+MATRIX_TESTS=${MATRIX_TESTS:-00-smoke.sh 10-movistar-nft.sh 25-unload-midsession.sh 62-seek-port.sh 7.3:80-kselftest-rtsp.sh}
 HA_SERIES=${HA_SERIES:-7.3}
 total_pass=0
 total_fail=0

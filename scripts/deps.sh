@@ -14,7 +14,7 @@ set -eu
 PKGS="build-essential bc bison flex libelf-dev libssl-dev kmod cpio zstd
 xz-utils sparse clang libclang-rt-14-dev qemu-system-x86 busybox-static
 iproute2 nftables iptables conntrack python3 procps psmisc rsync gzip
-shellcheck ffmpeg conntrackd keepalived
+shellcheck ffmpeg conntrackd keepalived socat quilt python3-ply python3-git
 gcc-aarch64-linux-gnu gcc-s390x-linux-gnu libc6-dev-s390x-cross
 libubsan1-s390x-cross qemu-user qemu-system-arm debootstrap"
 

@@ -29,9 +29,6 @@
 
 #define RTSP_NAT_NAME		"rtsp"
 
-/* The pure decisions, shared with the userspace tests and fuzzer. */
-#include "rtsp_nat_plan.c"
-
 MODULE_AUTHOR("rtsp-conntrack developers");
 MODULE_DESCRIPTION("RTSP NAT helper");
 MODULE_LICENSE("GPL");

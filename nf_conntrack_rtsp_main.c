@@ -47,9 +47,6 @@
 #include "netfilter_helpers.h"
 #include "nf_conntrack_rtsp.h"
 
-/* The parser is shared verbatim with the userspace tests and fuzzer. */
-#include "rtsp_parse.c"
-
 #define RTSP_HELPER_NAME	"rtsp"
 #define RTSP_MAX_PORTS		8
 /* Media ports remembered per control connection (the newest win). */
@@ -173,8 +170,8 @@ static struct nf_conntrack_expect_policy rtsp_exp_policy[4] __read_mostly = {
 
 /* Two per port of ports=, and two for "rtsp" on 554 when it is not there. */
 static struct nf_conntrack_helper rtsp_helpers[(RTSP_MAX_PORTS + 1) * 2] __read_mostly;
-/* 7.2+ keeps the kernel's copies of them in an array of that size. */
-static_assert(ARRAY_SIZE(rtsp_helpers) <= RTSP_COMPAT_MAX_HELPERS);
+/* The kernel registers copies of them and hands these back. */
+static struct nf_conntrack_helper *rtsp_registered[ARRAY_SIZE(rtsp_helpers)];
 static unsigned int rtsp_helpers_c;
 
 /* A paged payload up to this size is parsed from a copy. */
@@ -451,23 +448,6 @@ static void rtsp_log_bad(const struct nf_conn *ct, const char *what,
 		pr_info("%s (%s) on a connection from %pI6c\n", what, where,
 			&a->ip6);
 }
-
-void nf_ct_rtsp_print_exp(const struct nf_conntrack_expect *exp)
-{
-	const struct nf_conntrack_tuple *t = &exp->tuple;
-	const union nf_inet_addr *m = &exp->mask.src.u3;
-	bool any = nf_inet_addr_cmp(m, &(union nf_inet_addr){ });
-
-	if (t->src.l3num == AF_INET)
-		pr_debug("expect udp %pI4/%pI4 -> %pI4:%u%s\n",
-			 &t->src.u3.ip, &m->ip, &t->dst.u3.ip,
-			 ntohs(t->dst.u.udp.port), any ? " (any source)" : "");
-	else
-		pr_debug("expect udp %pI6c/%pI6c -> [%pI6c]:%u%s\n",
-			 &t->src.u3.ip6, &m->ip6, &t->dst.u3.ip6,
-			 ntohs(t->dst.u.udp.port), any ? " (any source)" : "");
-}
-EXPORT_SYMBOL_GPL(nf_ct_rtsp_print_exp);
 
 /*
  * Hold buffers allocated, over all connections (max_held_heads), and per
@@ -789,7 +769,7 @@ static int rtsp_orphan_add(struct net *net,
 	/* Not for a namespace going away (rtsp_net_exit_batch()). */
 	if (!check_net(net))
 		return -ENOENT;
-	o = kzalloc(sizeof(*o), GFP_ATOMIC);
+	o = kzalloc_obj(*o, GFP_ATOMIC);
 	if (!o)
 		return -ENOMEM;
 	write_pnet(&o->net, net);
@@ -1144,7 +1124,7 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	if (conn)
 		return conn;
 
-	conn = kzalloc(sizeof(*conn), GFP_ATOMIC);
+	conn = kzalloc_obj(*conn, GFP_ATOMIC);
 	if (!conn)
 		return NULL;
 	/* Its slots name it for as long as they live. */
@@ -2194,7 +2174,7 @@ static bool rtsp_refresh_flow(const struct rtsp_media *md,
 	if (nf_ct_expires(flow) < timeout) {
 		pr_debug("keep-alive: media port %u: %lu s left, refreshed\n",
 			 ntohs(md->port), nf_ct_expires(flow) / HZ);
-		rtsp_ct_refresh(flow, skb, timeout);
+		nf_ct_refresh(flow, timeout);
 	}
 	nf_ct_put(flow);
 	return true;
@@ -2665,7 +2645,7 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 	if (!seqadj)
 		return false;
 	set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
-	spin_lock_bh(&ct->lock);
+	spin_lock(&ct->lock);
 	/* A SYN on another CPU may have moved it since our restore. */
 	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
 		rtsp_seqadj_back(ct, nfct_help_data(ct));
@@ -2683,7 +2663,7 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 	} else {
 		ok = false;
 	}
-	spin_unlock_bh(&ct->lock);
+	spin_unlock(&ct->lock);
 	return ok;
 }
 
@@ -3093,7 +3073,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		goto adjust;
 	}
 
-	spin_lock_bh(&conn->lock);
+	spin_lock(&conn->lock);
 	if (unlikely(READ_ONCE(m->resync) & RTSP_RESYNC_DONE))
 		rtsp_restart(conn, ct);
 	s = &conn->stream[dir];
@@ -3184,7 +3164,7 @@ out:
 	/* TEARDOWN, or the media started: nothing left to count here. */
 	if (READ_ONCE(conn->indexed) && !rtsp_port_expected(ct, 0))
 		rtsp_host_index(conn, false, false);
-	spin_unlock_bh(&conn->lock);
+	spin_unlock(&conn->lock);
 adjust:
 	/* Every new rewrite of the packet moves the stream once, by the sum. */
 	if (ret == NF_ACCEPT && pk.new_delta &&
@@ -3335,7 +3315,7 @@ static int rtsp_ha_flow(struct nf_conn *ct, void *data)
 	rcu_read_unlock();
 	if (!ours)
 		return 0;
-	f = kmalloc(sizeof(*f), GFP_ATOMIC);
+	f = kzalloc_obj(*f, GFP_ATOMIC);
 	if (f) {
 		f->zone = *nf_ct_zone(ct);
 		f->tuple = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
@@ -3349,16 +3329,17 @@ static void rtsp_ha_sweep(struct work_struct *work)
 {
 	struct rtsp_ha_net *hn = container_of(to_delayed_work(work),
 					      struct rtsp_ha_net, sweep);
+	LIST_HEAD(flows);
+	struct nf_ct_iter_data iter = { .net = hn->net, .data = &flows };
 	struct rtsp_ha_flow *f, *tmp;
 	unsigned int held = 0;
-	LIST_HEAD(flows);
 
 	if (READ_ONCE(rtsp_unloading))
 		return;
 	rcu_read_lock();
 	nf_ct_expect_iterate_net(hn->net, rtsp_ha_adopt, NULL, 0, 0);
 	rcu_read_unlock();
-	rtsp_ct_iterate_net(hn->net, rtsp_ha_flow, &flows);
+	nf_ct_iterate_cleanup_net(rtsp_ha_flow, &iter);
 	local_bh_disable();
 	list_for_each_entry_safe(f, tmp, &flows, node) {
 		if (!rtsp_orphan_add(hn->net, &f->zone, &f->tuple, f->host,
@@ -3415,17 +3396,21 @@ static struct pernet_operations rtsp_ha_net_ops = {
 	.size	= sizeof(struct rtsp_ha_net),
 };
 
-/* The IPv4 and IPv6 helpers of the @i-th port. */
+/*
+ * The IPv4 and IPv6 helpers of the @i-th port: "rtsp" on 554,
+ * "rtsp-<i>" on another port.
+ */
 static void __init rtsp_helper_pair_init(unsigned int i, u16 port)
 {
 	struct nf_conntrack_helper *h = &rtsp_helpers[2 * i];
+	char name[NF_CT_HELPER_NAME_LEN] = RTSP_HELPER_NAME;
 
-	rtsp_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, RTSP_HELPER_NAME,
-			    RTSP_PORT, port, i, rtsp_exp_policy,
-			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
-	rtsp_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, RTSP_HELPER_NAME,
-			    RTSP_PORT, port, i, rtsp_exp_policy,
-			    RTSP_EXPECT_CLASS_MAX, rtsp_help, THIS_MODULE);
+	if (port != RTSP_PORT)
+		snprintf(name, sizeof(name), "%s-%u", RTSP_HELPER_NAME, i);
+	nf_ct_helper_init(&h[0], AF_INET, IPPROTO_TCP, name, rtsp_exp_policy,
+			  RTSP_EXPECT_CLASS_MAX, rtsp_help, NULL, THIS_MODULE);
+	nf_ct_helper_init(&h[1], AF_INET6, IPPROTO_TCP, name, rtsp_exp_policy,
+			  RTSP_EXPECT_CLASS_MAX, rtsp_help, NULL, THIS_MODULE);
 	h[0].destroy = rtsp_destroy;
 	h[1].destroy = rtsp_destroy;
 	h[0].from_nlattr = rtsp_from_nlattr;
@@ -3521,7 +3506,8 @@ static int __init nf_conntrack_rtsp_init(void)
 		free_percpu(rtsp_bounce);
 		return ret;
 	}
-	ret = rtsp_helpers_register(rtsp_helpers, rtsp_helpers_c);
+	ret = nf_conntrack_helpers_register(rtsp_helpers, rtsp_helpers_c,
+					    rtsp_registered);
 	if (ret < 0) {
 		pr_err("failed to register helpers: %d\n", ret);
 		/* Those registered for a while may have made state. */
@@ -3666,6 +3652,8 @@ static bool rtsp_exp_is_ours(struct nf_conntrack_expect *exp, void *data)
  */
 static void rtsp_quiesce(bool registered)
 {
+	unsigned int i;
+
 	WRITE_ONCE(rtsp_unloading, true);
 	synchronize_rcu();
 	/* Nothing queues it once the flag is seen. */
@@ -3679,8 +3667,19 @@ static void rtsp_quiesce(bool registered)
 	mutex_lock(&rtsp_conns_walk);
 	rtsp_conns_drain();
 	mutex_unlock(&rtsp_conns_walk);
-	if (registered)
-		rtsp_helpers_forget_destroy(rtsp_helpers, rtsp_helpers_c);
+	/*
+	 * The kernel's copy of a helper outlives the module with the
+	 * connections that use it, and nf_ct_helper_destroy() would still
+	 * call its ->destroy: take ours out before the module goes (then
+	 * wait for RCU).  nf_ct_helper_destroy() reads ->destroy twice,
+	 * with plain loads: a NULL stored between them would be called.  So
+	 * put in a kernel function of the same type that is harmless there:
+	 * the kernel removes a dying connection's expectations right after
+	 * ->destroy anyway.
+	 */
+	for (i = 0; registered && i < rtsp_helpers_c; i++)
+		WRITE_ONCE(rtsp_registered[i]->destroy,
+			   nf_ct_remove_expectations);
 	synchronize_rcu();
 	/* Releases ->destroy queued before it was forgotten. */
 	flush_work(&rtsp_release_work);
@@ -3695,7 +3694,7 @@ static void __exit nf_conntrack_rtsp_fini(void)
 	 */
 	rtsp_quiesce(true);
 	unregister_pernet_subsys(&rtsp_net_ops);
-	rtsp_helpers_unregister(rtsp_helpers, rtsp_helpers_c);
+	nf_conntrack_helpers_unregister(rtsp_registered, rtsp_helpers_c);
 	rcu_barrier();
 	free_percpu(rtsp_bounce);
 	rtsp_orphans_free();

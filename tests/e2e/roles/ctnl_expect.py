@@ -4,13 +4,17 @@
 
   ctnl_expect.py --master SRC:SPORT-DST:DPORT --expect SRC-DST:DPORT
                  --fn NAME [--nat ADDR:PORT] [--timeout SECS]
+                 [--op create|update|delete]
 
 IPCTNL_MSG_EXP_NEW (NFNL_SUBSYS_CTNETLINK_EXP) with CTA_EXPECT_MASTER the
 original tuple of an existing TCP conntrack, CTA_EXPECT_TUPLE/MASK a UDP
 flow from SRC (exact) from any port to DST:DPORT, CTA_EXPECT_FN NAME (an
 expectfn some module registered, e.g. "rtsp" of nf_nat_rtsp) and, with
 --nat, CTA_EXPECT_NAT mapping the flow to ADDR:PORT. conntrack(8) cannot
-set an expectfn. Prints "ok" or "error ERRNO" and exits 0 / 1.
+set an expectfn. --op update: the same message without NLM_F_CREATE and
+NLM_F_EXCL (ctnetlink changes the existing one's timeout); --op delete:
+IPCTNL_MSG_EXP_DELETE of the expectation with that tuple (--master and
+--fn are then not sent). Prints "ok" or "error ERRNO" and exits 0 / 1.
 """
 
 import argparse
@@ -21,7 +25,7 @@ import sys
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_CTNETLINK_EXP = 2
-IPCTNL_MSG_EXP_NEW = 0
+IPCTNL_MSG_EXP_NEW, IPCTNL_MSG_EXP_DELETE = 0, 2
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 1, 4, 0x200, 0x400
 NLMSG_ERROR = 2
 NLA_F_NESTED = 0x8000
@@ -58,6 +62,7 @@ def main():
     ap.add_argument("--fn", required=True)
     ap.add_argument("--nat")
     ap.add_argument("--timeout", type=int, default=60)
+    ap.add_argument("--op", choices=("create", "update", "delete"), default="create")
     a = ap.parse_args()
 
     msrc, mdst = a.master.split("-")
@@ -65,8 +70,9 @@ def main():
     esrc, edst = a.expect.split("-")
     ed, edp = hostport(edst)
 
+    tup = nla(CTA_EXPECT_TUPLE, tuple_attrs(esrc, ed, 17, 0, edp), True)
     body = nla(CTA_EXPECT_MASTER, tuple_attrs(ms, md, 6, msp, mdp), True)
-    body += nla(CTA_EXPECT_TUPLE, tuple_attrs(esrc, ed, 17, 0, edp), True)
+    body += tup
     body += nla(CTA_EXPECT_MASK,
                 tuple_attrs("255.255.255.255", "255.255.255.255", 17, 0, 0xffff), True)
     body += nla(CTA_EXPECT_TIMEOUT, struct.pack("!I", a.timeout))
@@ -81,6 +87,12 @@ def main():
     payload = nfgen + body
     mtype = (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_NEW
     flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    if a.op == "update":
+        flags = NLM_F_REQUEST | NLM_F_ACK
+    elif a.op == "delete":
+        payload = nfgen + tup
+        mtype = (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_DELETE
+        flags = NLM_F_REQUEST | NLM_F_ACK
     msg = struct.pack("=IHHII", 16 + len(payload), mtype, flags, 1, 0) + payload
 
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)

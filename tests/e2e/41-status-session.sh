@@ -92,7 +92,7 @@ check_eq "decoder received all $count datagrams" "$count" "$(vod_received)" ||
 dmesg >"$w/dmesg.txt"
 for trace in "nf_conntrack_rtsp: SETUP, Transport: MP2T/H2221/UDP;unicast;client_port=$port\$" \
 	"nf_conntrack_rtsp: SETUP: udp transport, client ports $port-$port\$" \
-	"nf_conntrack_rtsp: expect udp 0\.0\.0\.0/0\.0\.0\.0 -> $RTR_WAN4:[0-9]+ \(any source\)\$" \
+	"nf_nat_rtsp: expect udp 0\.0\.0\.0/0\.0\.0\.0 -> $RTR_WAN4:[0-9]+ \(any source\)\$" \
 	"nf_nat_rtsp: client port $port mapped to [0-9]+\$"; do
 	check "dynamic debug trace: ${trace%\$}" grep -Eq "$trace" "$w/dmesg.txt"
 done

@@ -52,7 +52,7 @@ dmesg | grep -E 'nf_(conntrack|nat)_rtsp' | tee "$E2E_WORK/trace.txt" | show
 check "debug trace: the SETUP and its Transport" \
 	grep -q 'nf_conntrack_rtsp: SETUP, Transport: MP2T/H2221/UDP;unicast;client_port=27336' "$E2E_WORK/trace.txt"
 check "debug trace: the expectation tuple" \
-	grep -q "nf_conntrack_rtsp: expect udp .* -> $RTR_WAN4:27336 (any source)" "$E2E_WORK/trace.txt"
+	grep -q "nf_nat_rtsp: expect udp .* -> $RTR_WAN4:27336 (any source)" "$E2E_WORK/trace.txt"
 check "debug trace: the NAT port choice" \
 	grep -q 'nf_nat_rtsp: client port 27336 mapped to 27336' "$E2E_WORK/trace.txt"
 got=$(vod_received)

@@ -1837,11 +1837,11 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 	u32 pos = 0;
 	int r;
 
-	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
-					&spec)) != 0) {
+	while ((r = nf_rtsp_transport_next(c->msg, msg->transport, &pos,
+					   &spec)) != 0) {
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
-				     rtsp_method_name(msg));
+				     nf_rtsp_method_name(msg));
 			continue;
 		}
 		if (!rtsp_spec_wants_udp(&spec))
@@ -1857,7 +1857,7 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		}
 		c->spec[n] = spec;
 		pr_debug("%s: udp transport, client ports %u-%u\n",
-			 rtsp_method_name(msg), c->spec[n].client.lo,
+			 nf_rtsp_method_name(msg), c->spec[n].client.lo,
 			 c->spec[n].client.hi);
 		n++;
 	}
@@ -1990,7 +1990,7 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 
 	if (!rtsp_server_only(family))
 		return;
-	if (rtsp_uri_host(c->msg, msg->uri, &host) &&
+	if (nf_rtsp_uri_host(c->msg, msg->uri, &host) &&
 	    rtsp_span_addr(c->msg, &host, family, &a) &&
 	    rtsp_alt_add(conn, ct, &a))
 		pr_debug("SETUP to %.*s: it may send the media too\n",
@@ -2028,8 +2028,8 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 	cseq = rtsp_hash(c->msg, &msg->cseq);
 	if (!cseq)
 		return;
-	while ((r = rtsp_transport_next(c->msg, msg->transport, &pos,
-					&spec)) != 0) {
+	while ((r = nf_rtsp_transport_next(c->msg, msg->transport, &pos,
+					   &spec)) != 0) {
 		if (r < 0 || !rtsp_spec_wants_udp(&spec) || !spec.source.len)
 			continue;
 		if (!rtsp_span_addr(c->msg, &spec.source, family, &a) ||
@@ -2443,7 +2443,7 @@ static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 		c->msg = *c->dptr + off;
 		avail = *c->datalen - off;
 		c->msglen = avail;
-		switch (rtsp_parse_msg(c->msg, avail, &msg)) {
+		switch (nf_rtsp_parse_msg(c->msg, avail, &msg)) {
 		case RTSP_PARSE_OK:
 			ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
 			off += msg.len;
@@ -2507,7 +2507,7 @@ static bool rtsp_resume(struct nf_rtsp_msg_ctx *c, struct rtsp_pkt *pk,
 	c->msglen = s->held;
 	c->msgoff = (int)*off - (int)before;
 
-	switch (rtsp_parse_msg(s->hold, s->held, &msg)) {
+	switch (nf_rtsp_parse_msg(s->hold, s->held, &msg)) {
 	case RTSP_PARSE_OK:
 		s->held = 0;
 		*ret = rtsp_message(c, pk, &msg, ct, ctinfo, conn);
@@ -2600,7 +2600,7 @@ static unsigned int rtsp_replay(struct nf_rtsp_msg_ctx *c,
 		c->msgoff = pos;
 		c->msg = *c->dptr + pos;
 		c->msglen = *c->datalen - pos;
-		if (rtsp_parse_msg(c->msg, c->msglen, &msg) ==
+		if (nf_rtsp_parse_msg(c->msg, c->msglen, &msg) ==
 		    RTSP_PARSE_INVALID || msg.hdr_len != r->hdr_len ||
 		    rtsp_head_hash(c->msg, &msg) != r->hash)
 			return NF_DROP;
@@ -2886,7 +2886,7 @@ static void rtsp_client_start(struct rtsp_conn *conn, struct nf_conn *ct,
  * client's bytes we lack will not come.  A forged ACK gains nothing: the
  * client is not followed any more.
  */
-static void rtsp_ha_request(struct net *net);
+static void rtsp_ha_request(struct net *net, bool commit);
 
 static bool rtsp_server_bypassed(const struct nf_conn *ct,
 				 const struct rtsp_conn *conn, u32 ack)
@@ -3114,7 +3114,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 				goto out;
 			}
 			/* Its flows may have come back through conntrackd. */
-			rtsp_ha_request(nf_ct_net(ct));
+			rtsp_ha_request(nf_ct_net(ct), false);
 			rtsp_lost(conn, ct, ctinfo, "client bytes never seen");
 		}
 		/* The server's bytes were lost to us: start afresh here. */
@@ -3255,7 +3255,11 @@ static int __init rtsp_parse_media_source(void)
 struct rtsp_ha_net {
 	struct delayed_work sweep;
 	struct net *net;
+	unsigned long last;		/* jiffies of the last data-path request */
 };
+
+/* A client's packets ask for a sweep (a full table walk) at most this often. */
+#define RTSP_HA_DATA_INTERVAL	(10 * HZ)
 
 static unsigned int rtsp_ha_net_id __read_mostly;
 /* After the last control connection committed: its expectations follow. */
@@ -3279,8 +3283,13 @@ static bool rtsp_ha_adopt(struct nf_conntrack_expect *exp, void *data)
 	const struct nf_nat_rtsp_hooks *nat;
 	struct nf_conn *ct = exp->master;
 
+	/*
+	 * A permanent one is read without nf_conntrack_expect_lock when a
+	 * flow matches it: its fields would be seen half set.  SETUPs are
+	 * only taken from the client (original direction), as adopt assumes.
+	 */
 	if (exp->expectfn || exp->tuple.dst.protonum != IPPROTO_UDP ||
-	    !rtsp_ct_ours(ct))
+	    (exp->flags & NF_CT_EXPECT_PERMANENT) || !rtsp_ct_ours(ct))
 		return false;
 	if (!(ct->status & IPS_NAT_MASK)) {
 		exp->expectfn = nf_ct_rtsp_media_started;
@@ -3357,19 +3366,30 @@ static void rtsp_ha_sweep(struct work_struct *work)
  * commit; ->from_nlattr is also called when it sets helper data, which we
  * have none of), or a connection came back from another router.
  */
-static void rtsp_ha_request(struct net *net)
+static void rtsp_ha_request(struct net *net, bool commit)
 {
 	struct rtsp_ha_net *hn;
+	unsigned long last;
 
 	if (READ_ONCE(rtsp_unloading))
 		return;
 	hn = net_generic(net, rtsp_ha_net_id);
-	mod_delayed_work(system_wq, &hn->sweep, RTSP_HA_SWEEP_DELAY);
+	/* ctnetlink (CAP_NET_ADMIN): after the last of a commit's entries. */
+	if (commit) {
+		mod_delayed_work(system_wq, &hn->sweep, RTSP_HA_SWEEP_DELAY);
+		return;
+	}
+	/* A LAN client: never put off, and not more than once in a while. */
+	last = READ_ONCE(hn->last);
+	if (last && time_before(jiffies, last + RTSP_HA_DATA_INTERVAL))
+		return;
+	WRITE_ONCE(hn->last, jiffies);
+	queue_delayed_work(system_wq, &hn->sweep, RTSP_HA_SWEEP_DELAY);
 }
 
 static int rtsp_from_nlattr(struct nlattr *attr, struct nf_conn *ct)
 {
-	rtsp_ha_request(nf_ct_net(ct));
+	rtsp_ha_request(nf_ct_net(ct), true);
 	return 0;
 }
 

@@ -77,7 +77,7 @@ static struct nf_ct_helper_expectfn rtsp_expectfn = {
 	.expectfn	= nf_nat_rtsp_expected,
 };
 
-/* One spec's search for router ports, for rtsp_choose_port(). */
+/* One spec's search for router ports, for nf_rtsp_choose_port(). */
 struct rtsp_nat_try {
 	struct nf_rtsp_msg_ctx *c;
 	struct nf_conn *ct;
@@ -237,8 +237,8 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 	for (i = 0; i < c->n_spec && !c->reuse; i++) {
 		t.cp = &c->spec[i].client;
 		t.step = (int)t.cp->hi - (int)t.cp->lo;
-		err = rtsp_choose_port(&port_range, t.cp->lo, t.step,
-				       t.cp->sep == '-', RTSP_NAT_ATTEMPTS,
+		err = nf_rtsp_choose_port(&port_range, t.cp->lo, t.step,
+					  t.cp->sep == '-', RTSP_NAT_ATTEMPTS,
 				       rtsp_nat_try_port, rtsp_nat_rnd, &t,
 				       &port);
 		if (err) {
@@ -265,8 +265,8 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 		/* A retransmission: the first copy left this spec alone. */
 		if (!c->port[i])
 			continue;
-		if (rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
-				   c->port[i], c->port[i] + cp->hi - cp->lo,
+		if (nf_rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
+				      c->port[i], c->port[i] + cp->hi - cp->lo,
 				   dest_action, abuf, alen, v6))
 			goto fail;
 	}
@@ -294,8 +294,8 @@ static unsigned int nf_nat_rtsp_reply(struct nf_rtsp_msg_ctx *c,
 		const struct rtsp_ports *cp = &c->spec[i].client;
 
 		if (c->port[i] &&
-		    rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
-				   c->port[i], c->port[i] + cp->hi - cp->lo,
+		    nf_rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
+				      c->port[i], c->port[i] + cp->hi - cp->lo,
 				   RTSP_DEST_NONE, NULL, 0, false))
 			break;
 	}
@@ -351,7 +351,7 @@ static int __init nf_nat_rtsp_parse_params(void)
 	else
 		return -EINVAL;
 
-	if (rtsp_port_range_parse(media_ports ?: "", &port_range))
+	if (nf_rtsp_port_range_parse(media_ports ?: "", &port_range))
 		return -EINVAL;
 	if (!stunaddr || !*stunaddr)
 		return 0;

@@ -20,7 +20,7 @@
 /*
  * Longest message a plan refers to: the new length of a message, at most
  * this plus RTSP_PLAN_MAX_EDITS * RTSP_EDIT_MAX, must fit the int that
- * rtsp_plan_apply() returns and the s32 delta of the plan.
+ * nf_rtsp_plan_apply() returns and the s32 delta of the plan.
  */
 #define RTSP_PLAN_LEN_MAX	0x7fff0000U
 
@@ -50,7 +50,7 @@ static s32 rtsp_parse_u16ish(const char **s)
 	return v;
 }
 
-int rtsp_port_range_parse(const char *s, struct rtsp_port_range *r)
+int nf_rtsp_port_range_parse(const char *s, struct rtsp_port_range *r)
 {
 	s32 lo, hi;
 
@@ -151,8 +151,8 @@ static u16 rtsp_candidate(const struct rtsp_port_set *s, u16 want,
 	return s->first + (rnd % s->cnt) * s->g;
 }
 
-u16 rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
-			bool even, u32 attempt, u32 rnd)
+u16 nf_rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
+			   bool even, u32 attempt, u32 rnd)
 {
 	struct rtsp_port_set s;
 
@@ -168,8 +168,8 @@ u16 rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
  * there are (they come round again in a narrow range), are skipped.
  * Without @rnd, the random attempts take a fixed spread of the range.
  */
-int rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
-		     bool even, u32 attempts,
+int nf_rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
+			bool even, u32 attempts,
 		     int (*claim)(void *ctx, u16 port),
 		     u32 (*rnd)(void *ctx), void *ctx, u16 *port)
 {
@@ -292,8 +292,8 @@ static void rtsp_plan_remove(struct rtsp_plan *p, u32 i)
 		(p->n - i) * sizeof(p->edit[0]));
 }
 
-int rtsp_plan_add(struct rtsp_plan *p, const char *msg, u32 msg_len,
-		  u32 off, u32 len, const char *rep, u32 rep_len)
+int nf_rtsp_plan_add(struct rtsp_plan *p, const char *msg, u32 msg_len,
+		     u32 off, u32 len, const char *rep, u32 rep_len)
 {
 	u32 at;
 
@@ -316,7 +316,7 @@ static u32 rtsp_fmt_u16(char *buf, u16 v)
 	return n;
 }
 
-u32 rtsp_fmt_ports(char *buf, char sep, u16 lo, u16 hi)
+u32 nf_rtsp_fmt_ports(char *buf, char sep, u16 lo, u16 hi)
 {
 	u32 n = rtsp_fmt_u16(buf, lo);
 
@@ -330,7 +330,7 @@ u32 rtsp_fmt_ports(char *buf, char sep, u16 lo, u16 hi)
  * "[v6]" has a port when ':' follows the first ']'; otherwise exactly one
  * ':' means "addr:port", none a bare name, more a bare IPv6 address.
  */
-bool rtsp_dest_has_port(const char *v, u32 len)
+bool nf_rtsp_dest_has_port(const char *v, u32 len)
 {
 	const char *c;
 
@@ -390,8 +390,8 @@ static bool rtsp_span_in(const struct rtsp_span *sp, u32 len)
 	return sp->off <= len && sp->len <= len - sp->off;
 }
 
-int rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
-		   const struct rtsp_tspec *spec, u16 lo, u16 hi,
+int nf_rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
+		      const struct rtsp_tspec *spec, u16 lo, u16 hi,
 		   enum rtsp_dest_action act, const char *addr, u32 addr_len,
 		   bool v6)
 {
@@ -409,7 +409,7 @@ int rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
 		if (!spec->client.val.len)
 			return -1;
 		port_sp = &spec->client.val;
-		plen = rtsp_fmt_ports(pbuf, spec->client.sep, lo, hi);
+		plen = nf_rtsp_fmt_ports(pbuf, spec->client.sep, lo, hi);
 	}
 
 	switch (act) {
@@ -420,8 +420,8 @@ int rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
 		if (!rtsp_span_in(dest_sp, msg_len))
 			return -1;
 		dlen = rtsp_fmt_dest(dbuf, addr, addr_len, v6,
-				     rtsp_dest_has_port(msg + dest_sp->off,
-							dest_sp->len), lo);
+				     nf_rtsp_dest_has_port(msg + dest_sp->off,
+							   dest_sp->len), lo);
 		if (!dlen)
 			return -1;
 		break;
@@ -460,8 +460,8 @@ int rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
  * anywhere: edits in order, apart, inside @in, and adding up to its delta.
  * @out must not overlap @in.
  */
-int rtsp_plan_apply(const struct rtsp_plan *p, const char *in, u32 in_len,
-		    char *out, u32 out_size)
+int nf_rtsp_plan_apply(const struct rtsp_plan *p, const char *in, u32 in_len,
+		       char *out, u32 out_size)
 {
 	const struct rtsp_edit *e;
 	u32 i, pos = 0, cut = 0, added = 0, out_len;

@@ -34,7 +34,7 @@ struct rtsp_port_range {
  * Parse "LO-HI" (or "PORT") into @r; 0 on success, -1 when malformed or
  * outside [RTSP_NAT_PORT_FLOOR, 65535] or HI < LO.
  */
-int rtsp_port_range_parse(const char *s, struct rtsp_port_range *r);
+int nf_rtsp_port_range_parse(const char *s, struct rtsp_port_range *r);
 
 /*
  * Candidate router port number @attempt for a spec whose first port is
@@ -49,8 +49,8 @@ int rtsp_port_range_parse(const char *s, struct rtsp_port_range *r);
  * Returns 0 when no port of @r can hold the pair (or @r is not a range):
  * the caller gives up.  Never faults, for any input.
  */
-u16 rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
-			bool even, u32 attempt, u32 rnd);
+u16 nf_rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
+			   bool even, u32 attempt, u32 rnd);
 
 /*
  * Try candidates until @claim takes one: @claim returns 0 when it took
@@ -62,8 +62,8 @@ u16 rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
  * Returns 0 with *@port set, -1 when no candidate was free (or none
  * fits), or @claim's negative error.
  */
-int rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
-		     bool even, u32 attempts,
+int nf_rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
+			bool even, u32 attempts,
 		     int (*claim)(void *ctx, u16 port),
 		     u32 (*rnd)(void *ctx), void *ctx, u16 *port);
 
@@ -110,17 +110,17 @@ static inline void rtsp_plan_init(struct rtsp_plan *p)
  * the message the offsets refer to: a span outside it is refused too, and
  * so is a message longer than 2 GiB - 64 KiB.
  */
-int rtsp_plan_add(struct rtsp_plan *p, const char *msg, u32 msg_len,
-		  u32 off, u32 len, const char *rep, u32 rep_len);
+int nf_rtsp_plan_add(struct rtsp_plan *p, const char *msg, u32 msg_len,
+		     u32 off, u32 len, const char *rep, u32 rep_len);
 
 /*
  * "LO", "LO-HI" or "LO/HI" as @sep says (0, '-', '/'), into @buf of at
  * least 12 bytes (not NUL-terminated); returns the length.
  */
-u32 rtsp_fmt_ports(char *buf, char sep, u16 lo, u16 hi);
+u32 nf_rtsp_fmt_ports(char *buf, char sep, u16 lo, u16 hi);
 
 /* Does a destination= value carry a port ("a.b.c.d:p", "[v6]:p")? */
-bool rtsp_dest_has_port(const char *v, u32 len);
+bool nf_rtsp_dest_has_port(const char *v, u32 len);
 
 /*
  * Plan the edits of one transport spec of @msg (@msg_len bytes): its
@@ -132,19 +132,19 @@ bool rtsp_dest_has_port(const char *v, u32 len);
  * was before the call): -1 also when the ports differ but the spec has no
  * client_port=, or @addr is not an address literal of that family.
  */
-int rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
-		   const struct rtsp_tspec *spec, u16 lo, u16 hi,
+int nf_rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
+		      const struct rtsp_tspec *spec, u16 lo, u16 hi,
 		   enum rtsp_dest_action act, const char *addr, u32 addr_len,
 		   bool v6);
 
 /*
  * Apply @p to @in (@in_len bytes) into @out (@out_size bytes).  Returns
  * the new length, in_len + p->delta, or -1 when @out is too small or the
- * plan does not fit @in (or is not one rtsp_plan_add() could build).
+ * plan does not fit @in (or is not one nf_rtsp_plan_add() could build).
  * @out must not overlap @in.  The kernel applies the same edits to the
  * packet itself, last first.
  */
-int rtsp_plan_apply(const struct rtsp_plan *p, const char *in, u32 in_len,
-		    char *out, u32 out_size);
+int nf_rtsp_plan_apply(const struct rtsp_plan *p, const char *in, u32 in_len,
+		       char *out, u32 out_size);
 
 #endif /* _RTSP_NAT_PLAN_H */

@@ -283,7 +283,7 @@ static u8 rtspp_method_id(const char *buf, u32 off, u32 len)
 	       m : RTSP_METHOD_OTHER;
 }
 
-const char *rtsp_method_name(const struct rtsp_msg *msg)
+const char *nf_rtsp_method_name(const struct rtsp_msg *msg)
 {
 	switch (msg->type) {
 	case RTSP_MSG_RESPONSE:
@@ -530,8 +530,8 @@ static enum rtsp_parse_result rtspp_hdr_done(const char *buf,
 	return RTSP_PARSE_OK;
 }
 
-enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
-				      struct rtsp_msg *msg)
+enum rtsp_parse_result nf_rtsp_parse_msg(const char *buf, u32 len,
+					 struct rtsp_msg *msg)
 {
 	struct rtspp_hdr_state h = { .id = RTSPP_HDR_OTHER };
 	enum rtsp_parse_result r;
@@ -886,8 +886,8 @@ static int rtspp_tparam(const char *buf, u32 semi, u32 e,
 	return 0;
 }
 
-int rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
-			struct rtsp_tspec *spec)
+int nf_rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
+			   struct rtsp_tspec *spec)
 {
 	u32 b = val.off, e = val.off + val.len, i, s, q, semi;
 	bool bad = false;
@@ -935,8 +935,8 @@ int rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
  * query or the end; without the brackets of an IPv6 literal.  Nothing is
  * checked beyond that: the caller decides what a host may be.
  */
-bool rtsp_uri_host(const char *buf, struct rtsp_span uri,
-		   struct rtsp_span *host)
+bool nf_rtsp_uri_host(const char *buf, struct rtsp_span uri,
+		      struct rtsp_span *host)
 {
 	static const char scheme[] = "rtsp";
 	u32 i = uri.off, e = uri.off + uri.len, a, at, k;

@@ -100,8 +100,8 @@ struct rtsp_msg {
  * caller can act on the head and skip the body as it streams past.
  * Otherwise msg->hdr_len is 0 and the other fields must not be used.
  */
-enum rtsp_parse_result rtsp_parse_msg(const char *buf, u32 len,
-				      struct rtsp_msg *msg);
+enum rtsp_parse_result nf_rtsp_parse_msg(const char *buf, u32 len,
+					 struct rtsp_msg *msg);
 
 enum rtsp_lower {
 	/*
@@ -144,7 +144,7 @@ struct rtsp_tspec {
 
 /*
  * Iterate over the comma-separated transport specs of a Transport header
- * value (@val, as found by rtsp_parse_msg) in @buf.  Start with *@pos = 0;
+ * value (@val, as found by nf_rtsp_parse_msg) in @buf.  Start with *@pos = 0;
  * the cursor is relative to val.off.  Commas inside double quotes do not
  * split specs.  Parameter names are case-insensitive, in any order, with
  * optional whitespace around ';', '=' and ','.
@@ -155,21 +155,21 @@ struct rtsp_tspec {
  * unterminated quote).  On -1 the cursor has moved past the bad spec, so
  * the caller can go on to the next one; @spec must not be used.
  */
-int rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
-			struct rtsp_tspec *spec);
+int nf_rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
+			   struct rtsp_tspec *spec);
 
 /*
  * The host of an absolute rtsp://, rtsps:// or rtspu:// URI (@uri, as
- * found by rtsp_parse_msg) in @buf: after any userinfo, without the port
+ * found by nf_rtsp_parse_msg) in @buf: after any userinfo, without the port
  * and without the brackets of an IPv6 literal.  Returns false (and an
  * empty @host) for another scheme, a relative URI or "*", an empty host
  * or a bracket out of place.  The host is not checked further: it may be
  * a name.
  */
-bool rtsp_uri_host(const char *buf, struct rtsp_span uri,
-		   struct rtsp_span *host);
+bool nf_rtsp_uri_host(const char *buf, struct rtsp_span uri,
+		      struct rtsp_span *host);
 
 /* Upper-case name of a method, "RESPONSE" or "INTERLEAVED"; never NULL. */
-const char *rtsp_method_name(const struct rtsp_msg *msg);
+const char *nf_rtsp_method_name(const struct rtsp_msg *msg);
 
 #endif /* _RTSP_PARSE_H */

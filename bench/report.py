@@ -195,7 +195,7 @@ for line in read("parse.bench").splitlines():
 body = []
 if parse_list:
     body.append("## 1. Parser cost (userspace, the same `rtsp_parse.c`)\n")
-    body.append("Per message: `rtsp_parse_msg()` then `rtsp_transport_next()` over every "
+    body.append("Per message: `nf_rtsp_parse_msg()` then `nf_rtsp_transport_next()` over every "
                 "transport spec, as the helper does. Built with gcc -O2 (the kernel's level). "
                 "Instructions: callgrind, inclusive cost of one call, averaged over "
                 f"{read('parse.log').split('count ')[1].split()[1] if 'count ' in read('parse.log') else '?'} calls "
@@ -587,7 +587,7 @@ if prof:
                     "(max_per_host: the live expectations of the client's own indexed connections; until "
                     "dfcb880 it was a walk of the whole expectation hash table on each SETUP, 3.2% of all "
                     "samples), `rtsp_expect_spec` and `rtsp_media_add`. The `rtspp_*` functions, "
-                    "`rtsp_parse_msg` and `rtsp_transport_next` are the parser.\n")
+                    "`nf_rtsp_parse_msg` and `nf_rtsp_transport_next` are the parser.\n")
 
 # --- assemble -----------------------------------------------------------------------
 w("## Summary\n")

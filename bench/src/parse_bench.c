@@ -2,7 +2,7 @@
 /*
  * Userspace cost of the RTSP parser (rtsp_parse.c, the very file the
  * kernel module includes): what the helper spends on one message, as
- * rtsp_parse_msg() + rtsp_transport_next() over every transport spec.
+ * nf_rtsp_parse_msg() + nf_rtsp_transport_next() over every transport spec.
  *
  *   parse_bench list                    names, sizes and spec counts
  *   parse_bench time [RUNS [RUN_MS]]    ns per message: RUNS (21) timed runs
@@ -143,11 +143,11 @@ __attribute__((noinline)) u32 bench_one(const char *buf, u32 len, int *specs)
 	u32 pos = 0, acc;
 	int r, n = 0;
 
-	if (rtsp_parse_msg(buf, len, &msg) != RTSP_PARSE_OK)
+	if (nf_rtsp_parse_msg(buf, len, &msg) != RTSP_PARSE_OK)
 		return 0;
 	acc = msg.len + msg.method;
 	if (msg.transport.len) {
-		while ((r = rtsp_transport_next(buf, msg.transport, &pos,
+		while ((r = nf_rtsp_transport_next(buf, msg.transport, &pos,
 						&spec)) != 0) {
 			if (r < 0)
 				continue;

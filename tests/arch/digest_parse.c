@@ -49,7 +49,7 @@ static void walk(const char *buf, struct rtsp_span val)
 
 	while (rounds++ < 4096) {
 		memset(&t, 0, sizeof(t));
-		r = rtsp_transport_next(buf, val, &pos, &t);
+		r = nf_rtsp_transport_next(buf, val, &pos, &t);
 		mix((uint64_t)(int64_t)r);
 		mix(pos);
 		if (r == 0)
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		return 0;
 	while (off < len) {
 		memset(&m, 0, sizeof(m));
-		r = rtsp_parse_msg(buf + off, len - off, &m);
+		r = nf_rtsp_parse_msg(buf + off, len - off, &m);
 		mix(r);
 		if (r == RTSP_PARSE_INVALID)
 			break;

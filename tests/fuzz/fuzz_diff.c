@@ -50,7 +50,7 @@ static void same_transport(const char *buf, struct rtsp_span val)
 	do {
 		memset(&a, 0, sizeof(a));
 		memset(&b, 0, sizeof(b));
-		ra = rtsp_transport_next(buf, val, &pa, &a);
+		ra = nf_rtsp_transport_next(buf, val, &pa, &a);
 		rb = ref_rtsp_transport_next(buf, val, &pb, &b);
 		SAME(ra, rb, "transport_next result");
 		SAME(pa, pb, "transport_next pos");
@@ -78,7 +78,7 @@ static u32 same_msg(const char *buf, u32 len, u32 base)
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	ra = rtsp_parse_msg(buf, len, &a);
+	ra = nf_rtsp_parse_msg(buf, len, &a);
 	rb = ref_rtsp_parse_msg(buf, len, &b);
 	SAME(ra, rb, "parse_msg result");
 	if (ra == RTSP_PARSE_INVALID)

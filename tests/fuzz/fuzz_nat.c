@@ -14,13 +14,13 @@
  *                 IPv6 text
  *   header[6]     hosts (1 + % 4); connection c belongs to host c % hosts
  *   header[7]     ports a host may hold (0: no limit); over it, the claim
- *                 fails with -EMFILE, which rtsp_choose_port must return
+ *                 fails with -EMFILE, which nf_rtsp_choose_port must return
  *   header[8..11] random seed
  *   control byte  connection (% CONNS); bit 7: that connection closes
  *                 first, freeing all ports of all its sessions
  *
  * Each SETUP gets, for each spec the kernel would handle (UDP unicast, not
- * interleaved, with client ports), a router port from rtsp_choose_port()
+ * interleaved, with client ports), a router port from nf_rtsp_choose_port()
  * whose claim() consults the model, then the plan of its edits; the plan
  * is applied and the result parsed again.  A TEARDOWN frees the ports of
  * its session.  Invariant failures abort().
@@ -115,7 +115,7 @@ static int claim(void *ctx, u16 port)
 	struct owner *w = &m->owner[m->cur];
 	u32 need = q == port ? 1 : 2;
 
-	/* rtsp_choose_port only offers ports that fit. */
+	/* nf_rtsp_choose_port only offers ports that fit. */
 	ASSERT(port >= m->r.lo && port <= m->r.hi);
 	ASSERT(q >= m->r.lo && q <= m->r.hi);
 	if (m->owner_of[port] || m->owner_of[q])
@@ -248,7 +248,7 @@ static void specs_of(const char *buf, struct rtsp_span val, struct specs *s)
 
 	s->n = 0;
 	while (s->n < MAX_SPECS && val.len) {
-		rc = rtsp_transport_next(buf, val, &pos, &s->t[s->n]);
+		rc = nf_rtsp_transport_next(buf, val, &pos, &s->t[s->n]);
 		if (!rc)
 			break;
 		s->rc[s->n++] = rc;
@@ -297,11 +297,11 @@ static void check_rewrite(const char *in, const struct rtsp_msg *m0,
 
 	if (m0->len > (1 << 16))
 		return;
-	n = rtsp_plan_apply(p, in, m0->len, out, sizeof(out));
+	n = nf_rtsp_plan_apply(p, in, m0->len, out, sizeof(out));
 	ASSERT(n >= 0);
 	ASSERT((long long)n == (long long)m0->len + p->delta);
 	if (n)
-		ASSERT(rtsp_plan_apply(p, in, m0->len, out, (u32)n - 1) == -1);
+		ASSERT(nf_rtsp_plan_apply(p, in, m0->len, out, (u32)n - 1) == -1);
 
 	/* Bytes outside the edits, and the edits, where they should be. */
 	for (i = 0; i < p->n; i++) {
@@ -321,7 +321,7 @@ static void check_rewrite(const char *in, const struct rtsp_msg *m0,
 	ASSERT(!memcmp(in + ipos, out + opos, m0->len - ipos));
 
 	/* The same message, but for the ports and destinations. */
-	ASSERT(rtsp_parse_msg(out, (u32)n, &m1) == RTSP_PARSE_OK);
+	ASSERT(nf_rtsp_parse_msg(out, (u32)n, &m1) == RTSP_PARSE_OK);
 	ASSERT(m1.len == (u32)n);
 	ASSERT(m1.type == m0->type && m1.method == m0->method);
 	ASSERT(m1.status == m0->status);
@@ -440,7 +440,7 @@ static void setup(const char *msg, const struct rtsp_msg *m, u32 conn)
 			M.cur = (u32)o;
 			M.step = step;
 			claims = M.claims_ok;
-			rc = rtsp_choose_port(&M.r, lo, step,
+			rc = nf_rtsp_choose_port(&M.r, lo, step,
 					      t->client.sep == '-',
 					      RTSP_NAT_ATTEMPTS, claim, rnd,
 					      &M, &port);
@@ -458,7 +458,7 @@ static void setup(const char *msg, const struct rtsp_msg *m, u32 conn)
 			hi = (u16)(port + step);
 		}
 		before = plan;
-		if (rtsp_plan_spec(&plan, msg, m->len, t, lo, hi, act, addr,
+		if (nf_rtsp_plan_spec(&plan, msg, m->len, t, lo, hi, act, addr,
 				   (u32)strlen(addr), v6)) {
 			ASSERT(plan_same(&plan, &before));
 			/* The kernel gives the ports back. */
@@ -547,7 +547,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		conn = ctl % CONNS;
 		if (ctl & 0x80)
 			close_conn(conn);
-		if (rtsp_parse_msg(buf + off, len - off, &m) != RTSP_PARSE_OK)
+		if (nf_rtsp_parse_msg(buf + off, len - off, &m) != RTSP_PARSE_OK)
 			break;
 		if (m.type == RTSP_MSG_REQUEST &&
 		    m.method == RTSP_METHOD_SETUP && m.transport.len)

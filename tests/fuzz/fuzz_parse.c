@@ -56,14 +56,14 @@ static void walk_transport(const char *buf, struct rtsp_span val)
 	int r;
 
 	for (;;) {
-		r = rtsp_transport_next(buf, val, &pos, &t);
+		r = nf_rtsp_transport_next(buf, val, &pos, &t);
 		ASSERT(r >= -1 && r <= 1);
 		ASSERT(pos <= val.len);
 		ASSERT(++rounds <= val.len + 1);
 		if (r == 0) {
 			ASSERT(pos == val.len);
 			/* Stays done. */
-			ASSERT(rtsp_transport_next(buf, val, &pos, &t) == 0);
+			ASSERT(nf_rtsp_transport_next(buf, val, &pos, &t) == 0);
 			return;
 		}
 		ASSERT(pos > prev);
@@ -104,7 +104,7 @@ static void check_msg(const char *buf, u32 len, const struct rtsp_msg *m)
 	ASSERT(m->len > 0 && m->len <= len);
 	ASSERT(m->start < m->hdr_len && m->hdr_len <= m->len);
 	ASSERT(m->len - m->hdr_len == m->content_length);
-	ASSERT(rtsp_method_name(m) != NULL);
+	ASSERT(nf_rtsp_method_name(m) != NULL);
 	if (m->type == RTSP_MSG_INTERLEAVED) {
 		ASSERT(buf[m->start] == '$');
 		ASSERT(m->hdr_len == m->start + 4);
@@ -127,7 +127,7 @@ static void check_msg(const char *buf, u32 len, const struct rtsp_msg *m)
 			u32 i;
 
 			in_range(m->uri, m->start, m->hdr_len);
-			if (rtsp_uri_host(buf, m->uri, &host)) {
+			if (nf_rtsp_uri_host(buf, m->uri, &host)) {
 				/* Within the URI, no delimiter inside. */
 				ASSERT(host.len > 0);
 				in_range(host, m->uri.off,
@@ -142,20 +142,20 @@ static void check_msg(const char *buf, u32 len, const struct rtsp_msg *m)
 	}
 
 	/* The message alone parses the same. */
-	ASSERT(rtsp_parse_msg(buf, m->len, &m2) == RTSP_PARSE_OK);
+	ASSERT(nf_rtsp_parse_msg(buf, m->len, &m2) == RTSP_PARSE_OK);
 	ASSERT(m2.len == m->len && m2.hdr_len == m->hdr_len);
 	ASSERT(m2.transport.off == m->transport.off &&
 	       m2.transport.len == m->transport.len);
 
 	/* Any cut of it is a prefix to wait on, never OK or INVALID. */
 	for (cut = m->len - 1;; cut /= 2) {
-		ASSERT(rtsp_parse_msg(buf, cut, &m2) ==
+		ASSERT(nf_rtsp_parse_msg(buf, cut, &m2) ==
 		       RTSP_PARSE_INCOMPLETE);
 		if (!cut)
 			break;
 	}
 	cut = m->start + (m->hdr_len - m->start) / 3;
-	ASSERT(rtsp_parse_msg(buf, cut, &m2) == RTSP_PARSE_INCOMPLETE);
+	ASSERT(nf_rtsp_parse_msg(buf, cut, &m2) == RTSP_PARSE_INCOMPLETE);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -172,7 +172,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		return 0;
 
 	while (off < len) {
-		r = rtsp_parse_msg(buf + off, len - off, &m);
+		r = nf_rtsp_parse_msg(buf + off, len - off, &m);
 		ASSERT(r == RTSP_PARSE_OK || r == RTSP_PARSE_INCOMPLETE ||
 		       r == RTSP_PARSE_INVALID);
 		if (r == RTSP_PARSE_INCOMPLETE && m.hdr_len) {

@@ -47,7 +47,7 @@ static char cand_err[256];
 static bool cand_ok(const struct rtsp_port_range *r, const struct fit *f,
 		    u16 want, int step, bool even, u32 attempt, u32 rnd)
 {
-	u16 c = rtsp_port_candidate(r, want, step, even, attempt, rnd);
+	u16 c = nf_rtsp_port_candidate(r, want, step, even, attempt, rnd);
 	const char *why = NULL;
 	long long base, near;
 
@@ -193,30 +193,30 @@ out:
 
 TEST(candidate_attempt0_is_want)
 {
-	CHECK_EQ(rtsp_port_candidate(&range_default, 27336, 0, false, 0, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 27336, 0, false, 0, 0),
 		 27336);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 5001, 1, true, 0, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 5001, 1, true, 0, 0),
 		 5001);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 5001, -1, false, 0, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 5001, -1, false, 0, 0),
 		 5001);
 	/* 65535 + 1 does not fit: the even port below does. */
-	CHECK_EQ(rtsp_port_candidate(&range_default, 65535, 1, true, 0, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 65535, 1, true, 0, 0),
 		 65534);
 	/* Its neighbours wrap round. */
-	CHECK_EQ(rtsp_port_candidate(&range_default, 65535, 1, true, 1, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 65535, 1, true, 1, 0),
 		 1024);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 65535, 0, false, 2, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 65535, 0, false, 2, 0),
 		 1025);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 65534, 1, true, 1, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 65534, 1, true, 1, 0),
 		 1024);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 5000, 1, true, 1, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 5000, 1, true, 1, 0),
 		 5002);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 5001, 1, true, 1, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 5001, 1, true, 1, 0),
 		 5002);
-	CHECK_EQ(rtsp_port_candidate(&range_default, 5000, 0, false, 3, 0),
+	CHECK_EQ(nf_rtsp_port_candidate(&range_default, 5000, 0, false, 3, 0),
 		 5003);
 	/* Below the range: a port inside it. */
-	CHECK_EQ(rtsp_port_candidate(&range_narrow, 554, 0, false, 0, 0) /
+	CHECK_EQ(nf_rtsp_port_candidate(&range_narrow, 554, 0, false, 0, 0) /
 		 10, 2000);
 }
 
@@ -233,34 +233,34 @@ TEST(candidate_nothing_fits)
 
 	for (a = 0; a < RTSP_NAT_NEAR + 4; a++) {
 		for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
-			CHECK_EQ(rtsp_port_candidate(&range_default, 1024,
+			CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1024,
 						     steps[k], false, a,
 						     0xffffffffU), 0);
-			CHECK_EQ(rtsp_port_candidate(&range_default, 1024,
+			CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1024,
 						     steps[k], true, a, 1), 0);
 		}
 		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
-			CHECK_EQ(rtsp_port_candidate(&bad[k], 30000, 0, false,
+			CHECK_EQ(nf_rtsp_port_candidate(&bad[k], 30000, 0, false,
 						     a, 7), 0);
-		CHECK_EQ(rtsp_port_candidate(NULL, 30000, 0, false, a, 7), 0);
-		CHECK_EQ(rtsp_port_candidate(&range_narrow, 20000, 10, true,
+		CHECK_EQ(nf_rtsp_port_candidate(NULL, 30000, 0, false, a, 7), 0);
+		CHECK_EQ(nf_rtsp_port_candidate(&range_narrow, 20000, 10, true,
 					     a, 7), 0);
-		CHECK_EQ(rtsp_port_candidate(&range_narrow, 20000, -10, false,
+		CHECK_EQ(nf_rtsp_port_candidate(&range_narrow, 20000, -10, false,
 					     a, 7), 0);
-		CHECK_EQ(rtsp_port_candidate(&range_one, 40000, 1, false,
+		CHECK_EQ(nf_rtsp_port_candidate(&range_one, 40000, 1, false,
 					     a, 7), 0);
 		/* The crash of old: client_port=1000-65512. */
-		CHECK_EQ(rtsp_port_candidate(&range_default, 1000, 64512, true,
+		CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1000, 64512, true,
 					     a, 7), 0);
 	}
 	/* The widest pair that fits has exactly one place. */
 	for (a = 0; a < RTSP_NAT_NEAR + 4; a++) {
-		CHECK_EQ(rtsp_port_candidate(&range_default, 1000, 64511, true,
+		CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1000, 64511, true,
 					     a, 0xdeadbeefU), 1024);
-		CHECK_EQ(rtsp_port_candidate(&range_default, 1000, -64511,
+		CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1000, -64511,
 					     false, a, 3), 65535);
 		/* No even port: the odd one (documented fallback). */
-		CHECK_EQ(rtsp_port_candidate(&range_one_odd, 1, 0, true, a,
+		CHECK_EQ(nf_rtsp_port_candidate(&range_one_odd, 1, 0, true, a,
 					     3), 40001);
 	}
 }
@@ -273,7 +273,7 @@ TEST(candidate_random_covers_range)
 
 	memset(seen, 0, sizeof(seen));
 	for (k = 0; k < 65536; k++) {
-		c = rtsp_port_candidate(&range_default, 5000, 1, true,
+		c = nf_rtsp_port_candidate(&range_default, 5000, 1, true,
 					RTSP_NAT_NEAR, k);
 		CHECK(c >= 1024 && c <= 65534 && !(c & 1));
 		n += !seen[c];
@@ -283,7 +283,7 @@ TEST(candidate_random_covers_range)
 	CHECK_EQ(n, (65534 - 1024) / 2 + 1);
 }
 
-/* ---- rtsp_choose_port against a model port table ---- */
+/* ---- nf_rtsp_choose_port against a model port table ---- */
 
 struct table {
 	unsigned char taken[65536];
@@ -345,7 +345,7 @@ static struct table *table_new(const struct rtsp_port_range *r, int step)
 
 static int choose(struct table *t, u16 want, bool even, u16 *port)
 {
-	return rtsp_choose_port(&t->r, want, t->step, even, RTSP_NAT_ATTEMPTS,
+	return nf_rtsp_choose_port(&t->r, want, t->step, even, RTSP_NAT_ATTEMPTS,
 				table_claim, table_rnd, t, port);
 }
 
@@ -445,12 +445,12 @@ TEST(choose_nothing_fits_or_no_attempts)
 	CHECK_EQ(choose(t, 20000, true, &port), -1);
 	CHECK_EQ(t->claims, 0);
 	t->step = 1;
-	CHECK_EQ(rtsp_choose_port(&t->r, 20000, 1, true, 0, table_claim,
+	CHECK_EQ(nf_rtsp_choose_port(&t->r, 20000, 1, true, 0, table_claim,
 				  table_rnd, t, &port), -1);
 	CHECK_EQ(t->claims, 0);
-	CHECK_EQ(rtsp_choose_port(&t->r, 20000, 1, true, 5, NULL, table_rnd,
+	CHECK_EQ(nf_rtsp_choose_port(&t->r, 20000, 1, true, 5, NULL, table_rnd,
 				  t, &port), -1);
-	CHECK_EQ(rtsp_choose_port(&t->r, 20000, 1, true, 5, table_claim,
+	CHECK_EQ(nf_rtsp_choose_port(&t->r, 20000, 1, true, 5, table_claim,
 				  table_rnd, t, NULL), -1);
 	CHECK_EQ(port, 1);
 	free(t);
@@ -496,7 +496,7 @@ TEST(choose_random_phase_and_no_rnd)
 	for (p = 1024; p <= 65535; p++)
 		t->taken[p] = p % 7 != 0;
 	t->rnds = 0;
-	CHECK_EQ(rtsp_choose_port(&t->r, 5000, 1, false, RTSP_NAT_ATTEMPTS,
+	CHECK_EQ(nf_rtsp_choose_port(&t->r, 5000, 1, false, RTSP_NAT_ATTEMPTS,
 				  table_claim, NULL, t, &port), -1);
 	CHECK_EQ(t->rnds, 0);
 	CHECK(!t->bad_claim);
@@ -589,7 +589,7 @@ static void specs_of(const char *buf, const struct rtsp_msg *m,
 	if (!m->transport.len)
 		return;
 	while (s->n < MAX_SPECS) {
-		rc = rtsp_transport_next(buf, m->transport, &pos,
+		rc = nf_rtsp_transport_next(buf, m->transport, &pos,
 					 &s->t[s->n]);
 		if (!rc)
 			break;
@@ -666,8 +666,8 @@ static bool check_out(struct in in, const struct rtsp_plan *p,
 	const struct rtsp_edit *e;
 	u32 i, ipos = 0, opos = 0, gap;
 
-	PROP(rtsp_parse_msg(in.buf, in.len, &m0) == RTSP_PARSE_OK);
-	PROP(rtsp_parse_msg(out.buf, out.len, &m1) == RTSP_PARSE_OK);
+	PROP(nf_rtsp_parse_msg(in.buf, in.len, &m0) == RTSP_PARSE_OK);
+	PROP(nf_rtsp_parse_msg(out.buf, out.len, &m1) == RTSP_PARSE_OK);
 	PROP(m0.len == in.len);
 	PROP(m1.len == out.len);
 	PROP((long long)m1.len == (long long)m0.len + p->delta);
@@ -719,7 +719,7 @@ static bool apply(struct in in, const struct rtsp_plan *p, struct in *out,
 		fprintf(stderr, "out of memory\n");
 		exit(2);
 	}
-	n = rtsp_plan_apply(p, in.buf, in.len, buf, in.len + 1024);
+	n = nf_rtsp_plan_apply(p, in.buf, in.len, buf, in.len + 1024);
 	if (n < 0 || (long long)n != (long long)in.len + p->delta) {
 		unit_fail(line, "apply: %d, in %u delta %d", n, in.len,
 			  (int)p->delta);
@@ -727,8 +727,8 @@ static bool apply(struct in in, const struct rtsp_plan *p, struct in *out,
 		return false;
 	}
 	/* Exactly big enough works, a byte less does not. */
-	if (rtsp_plan_apply(p, in.buf, in.len, buf, n) != n ||
-	    (n && rtsp_plan_apply(p, in.buf, in.len, buf, n - 1) != -1)) {
+	if (nf_rtsp_plan_apply(p, in.buf, in.len, buf, n) != n ||
+	    (n && nf_rtsp_plan_apply(p, in.buf, in.len, buf, n - 1) != -1)) {
 		unit_fail(line, "apply: output size limit");
 		free(buf);
 		return false;
@@ -753,7 +753,7 @@ static bool plan_msg(struct in in, struct rtsp_plan *p, const struct want *w,
 	u16 lo, hi;
 
 	rtsp_plan_init(p);
-	if (rtsp_parse_msg(in.buf, in.len, &m) != RTSP_PARSE_OK) {
+	if (nf_rtsp_parse_msg(in.buf, in.len, &m) != RTSP_PARSE_OK) {
 		unit_fail(line, "does not parse");
 		return false;
 	}
@@ -767,9 +767,9 @@ static bool plan_msg(struct in in, struct rtsp_plan *p, const struct want *w,
 			lo = w[i].lo;
 			hi = w[i].hi;
 		}
-		if (rtsp_plan_spec(p, in.buf, in.len, &s.t[i], lo, hi, act,
+		if (nf_rtsp_plan_spec(p, in.buf, in.len, &s.t[i], lo, hi, act,
 				   addr, addr ? strlen(addr) : 0, v6)) {
-			unit_fail(line, "rtsp_plan_spec of spec %u", i);
+			unit_fail(line, "nf_rtsp_plan_spec of spec %u", i);
 			return false;
 		}
 	}
@@ -788,7 +788,7 @@ static bool plan_msg(struct in in, struct rtsp_plan *p, const struct want *w,
 	do {								\
 		struct rtsp_msg _m;					\
 									\
-		CHECK_EQ(rtsp_parse_msg((in).buf, (in).len, &_m),	\
+		CHECK_EQ(nf_rtsp_parse_msg((in).buf, (in).len, &_m),	\
 			 RTSP_PARSE_OK);				\
 		if (!text_is((in).buf, _m.transport, want)) {		\
 			unit_fail(__LINE__, "Transport: %.*s",		\
@@ -979,7 +979,7 @@ static bool spec_of(struct in in, struct rtsp_tspec *t)
 	struct rtsp_span all = { 0, in.len };
 	u32 pos = 0;
 
-	return rtsp_transport_next(in.buf, all, &pos, t) == 1;
+	return nf_rtsp_transport_next(in.buf, all, &pos, t) == 1;
 }
 
 static bool plan_same(const struct rtsp_plan *a, const struct rtsp_plan *b)
@@ -1000,56 +1000,56 @@ TEST(plan_spec_is_atomic)
 	/* Full after the port edit: the destination does not fit. */
 	rtsp_plan_init(&plan);
 	for (i = 0; i < RTSP_PLAN_MAX_EDITS - 1; i++)
-		CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, i, 0, "x", 1),
+		CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, i, 0, "x", 1),
 			 0);
 	before = plan;
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, router4, strlen(router4),
 				false), -1);
 	CHECK(plan_same(&plan, &before));
 	/* The port alone fits. */
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_NONE, NULL, 0, false), 0);
 	CHECK_EQ(plan.n, RTSP_PLAN_MAX_EDITS);
 	CHECK_EQ(plan.delta, RTSP_PLAN_MAX_EDITS - 1);
 
 	/* An edit planned inside the destination already. */
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, t.destination.off + 3,
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, t.destination.off + 3,
 			       2, "zz", 2), 0);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0, 7, "RTP/AVPF", 8),
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 7, "RTP/AVPF", 8),
 		 0);
 	before = plan;
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, router4, strlen(router4),
 				false), -1);
 	CHECK(plan_same(&plan, &before));
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_STRIP, NULL, 0, false), -1);
 	CHECK(plan_same(&plan, &before));
 
 	/* Bad addresses: nothing planned. */
 	rtsp_plan_init(&plan);
 	before = plan;
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, "10.0.0.1;x", 10, false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, "10.0.0.1\r\n", 10, false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, router6, strlen(router6),
 				false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, router4, strlen(router4),
 				true), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, "", 0, false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO, NULL, 0, false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_AUTO,
 				"1111:2222:3333:4444:5555:6666:7777:8888:9999:0", 47,
 				true), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				(enum rtsp_dest_action)7, router4,
 				strlen(router4), false), -1);
 	CHECK(plan_same(&plan, &before));
@@ -1064,21 +1064,21 @@ TEST(plan_spec_refusals)
 	CHECK(spec_of(in, &t));
 	rtsp_plan_init(&plan);
 	/* Ports to write but no client_port= to write them in. */
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
 				RTSP_DEST_NONE, NULL, 0, false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 0, 0,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 0, 0,
 				RTSP_DEST_STRIP, NULL, 0, false), 0);
 	CHECK_EQ(plan.n, 1);
 	CHECK_EQ(plan.delta, -(int)strlen(";destination=192.168.1.200"));
 	/* A destination outside the message. */
 	rtsp_plan_init(&plan);
 	t.destination.off = in.len;
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 0, 0,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 0, 0,
 				RTSP_DEST_AUTO, router4, strlen(router4),
 				false), -1);
-	CHECK_EQ(rtsp_plan_spec(NULL, in.buf, in.len, &t, 0, 0,
+	CHECK_EQ(nf_rtsp_plan_spec(NULL, in.buf, in.len, &t, 0, 0,
 				RTSP_DEST_NONE, NULL, 0, false), -1);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, NULL, 0, 0,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, NULL, 0, 0,
 				RTSP_DEST_NONE, NULL, 0, false), -1);
 	CHECK_EQ(plan.n, 0);
 }
@@ -1091,13 +1091,13 @@ TEST(plan_unchanged_destination_not_planned)
 
 	CHECK(spec_of(in, &t));
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 5000, 5000,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 5000, 5000,
 				RTSP_DEST_AUTO, router4, strlen(router4),
 				false), 0);
 	CHECK_EQ(plan.n, 0);
 	CHECK_EQ(plan.delta, 0);
 	/* A single port: hi does not show. */
-	CHECK_EQ(rtsp_plan_spec(&plan, in.buf, in.len, &t, 5000, 5001,
+	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 5000, 5001,
 				RTSP_DEST_NONE, NULL, 0, false), 0);
 	CHECK_EQ(plan.n, 0);
 }
@@ -1112,58 +1112,58 @@ TEST(plan_add_rules)
 
 	memset(big, 'B', sizeof(big));
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0, 1, big,
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 1, big,
 			       RTSP_EDIT_MAX + 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0, 1, big,
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 1, big,
 			       RTSP_EDIT_MAX), 0);
 	CHECK_EQ(plan.delta, RTSP_EDIT_MAX - 1);
 	/* Outside the message, including wrapping spans. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 21, 0, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 15, 6, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0xffffffffU, 2, "x", 1),
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 21, 0, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 15, 6, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0xffffffffU, 2, "x", 1),
 		 -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 2, 0xffffffffU, "x", 1),
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 2, 0xffffffffU, "x", 1),
 		 -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 5, 3, NULL, 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 5, 3, NULL, 1), -1);
 	/* The end of the message is a place to insert at. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 20, 0, "!", 1), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 20, 0, "!", 1), 0);
 	CHECK_EQ(plan.n, 2);
 
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 10, 4, "AB", 2), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 10, 4, "AB", 2), 0);
 	/* Overlaps, from either side or inside. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 8, 3, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 13, 3, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 11, 1, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 11, 0, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 9, 6, "x", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 10, 0, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 8, 3, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 13, 3, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 11, 1, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 11, 0, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 9, 6, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 10, 0, "x", 1), -1);
 	/* Adjacent on both sides is fine, out of order too. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 14, 2, "", 0), 0);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 7, 3, "-", 1), 0);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0, 0, "<", 1), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 14, 2, "", 0), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 7, 3, "-", 1), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 0, "<", 1), 0);
 	/* Same bytes: not added, even over another edit. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 10, 4, "abcd", 4), 0);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 3, 0, "", 0), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 10, 4, "abcd", 4), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 3, 0, "", 0), 0);
 	CHECK_EQ(plan.n, 4);
 	CHECK_EQ(plan.delta, -2 - 2 - 2 + 1);
 	for (i = 1; i < plan.n; i++)
 		CHECK(plan.edit[i].off > plan.edit[i - 1].off);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)),
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)),
 		 in.len - 5);
 	CHECK(!memcmp(out, "<0123456-ABghij", 15));
 
 	/* Full. */
 	rtsp_plan_init(&plan);
 	for (i = 0; i < RTSP_PLAN_MAX_EDITS; i++)
-		CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, i, 1, "#", 1),
+		CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, i, 1, "#", 1),
 			 0);
 	before = plan;
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 19, 1, "#", 1), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 19, 1, "j", 1), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 19, 1, "#", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 19, 1, "j", 1), 0);
 	CHECK(plan_same(&plan, &before));
 	CHECK_EQ(plan.delta, 0);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)),
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)),
 		 in.len);
 	CHECK(!memcmp(out, "################ghij", 20));
 }
@@ -1174,36 +1174,36 @@ TEST(plan_apply_refusals)
 	char out[32];
 
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)),
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)),
 		 10);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, NULL, 0), -1);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, 0, NULL, 0), 0);
-	CHECK_EQ(rtsp_plan_apply(NULL, in.buf, in.len, out, sizeof(out)), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 2, 2, "ab", 2), 0);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 6, 2, "c", 1), 0);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), 9);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, NULL, 0), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, 0, NULL, 0), 0);
+	CHECK_EQ(nf_rtsp_plan_apply(NULL, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 2, 2, "ab", 2), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 6, 2, "c", 1), 0);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), 9);
 	CHECK(!memcmp(out, "01ab45c89", 9));
 	/* The message the plan was not made for. */
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, 7, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, 7, out, sizeof(out)), -1);
 	/* Tampered plans. */
 	plan.delta = 0;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	plan.delta = -1;
 	plan.edit[1].off = 3;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	plan.edit[1].off = 1;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	plan.edit[1].off = 6;
 	plan.edit[1].rep_len = RTSP_EDIT_MAX + 1;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	plan.edit[1].rep_len = 1;
 	plan.edit[1].len = 0xfffffffaU;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	plan.edit[1].len = 2;
 	plan.n = RTSP_PLAN_MAX_EDITS + 1;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	plan.n = 2;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), 9);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), 9);
 	/* Two edits at one offset. */
 	rtsp_plan_init(&plan);
 	plan.n = 2;
@@ -1211,12 +1211,12 @@ TEST(plan_apply_refusals)
 	plan.edit[0].len = plan.edit[1].len = 0;
 	plan.edit[0].rep_len = plan.edit[1].rep_len = 1;
 	plan.delta = 2;
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, in.len, out, sizeof(out)), -1);
 	/* A length that would not fit an int. */
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_apply(&plan, in.buf, 0x80000000U, out, sizeof(out)),
+	CHECK_EQ(nf_rtsp_plan_apply(&plan, in.buf, 0x80000000U, out, sizeof(out)),
 		 -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, 0x80000000U, 0, 1, "x", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, 0x80000000U, 0, 1, "x", 1), -1);
 }
 
 /* ---- small helpers ---- */
@@ -1265,7 +1265,7 @@ TEST(port_range_parse)
 		r.lo = 7;
 		r.hi = 8;
 		if (cases[k].lo < 0) {
-			if (rtsp_port_range_parse(cases[k].s, &r) != -1 ||
+			if (nf_rtsp_port_range_parse(cases[k].s, &r) != -1 ||
 			    r.lo != 7 || r.hi != 8) {
 				unit_fail(__LINE__, "accepted \"%s\"",
 					  cases[k].s);
@@ -1273,36 +1273,36 @@ TEST(port_range_parse)
 			}
 			continue;
 		}
-		if (rtsp_port_range_parse(cases[k].s, &r) != 0 ||
+		if (nf_rtsp_port_range_parse(cases[k].s, &r) != 0 ||
 		    r.lo != cases[k].lo || r.hi != cases[k].hi) {
 			unit_fail(__LINE__, "\"%s\": %u-%u", cases[k].s, r.lo,
 				  r.hi);
 			return;
 		}
 	}
-	CHECK_EQ(rtsp_port_range_parse(NULL, &r), -1);
-	CHECK_EQ(rtsp_port_range_parse("2000", NULL), -1);
+	CHECK_EQ(nf_rtsp_port_range_parse(NULL, &r), -1);
+	CHECK_EQ(nf_rtsp_port_range_parse("2000", NULL), -1);
 }
 
 TEST(fmt_ports)
 {
 	char buf[12];
 
-	CHECK_EQ(rtsp_fmt_ports(buf, 0, 1, 1), 1);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, 0, 1, 1), 1);
 	CHECK(!memcmp(buf, "1", 1));
-	CHECK_EQ(rtsp_fmt_ports(buf, 0, 65535, 7), 5);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, 0, 65535, 7), 5);
 	CHECK(!memcmp(buf, "65535", 5));
-	CHECK_EQ(rtsp_fmt_ports(buf, 0, 0, 0), 1);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, 0, 0, 0), 1);
 	CHECK(!memcmp(buf, "0", 1));
-	CHECK_EQ(rtsp_fmt_ports(buf, '-', 5000, 5001), 9);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, '-', 5000, 5001), 9);
 	CHECK(!memcmp(buf, "5000-5001", 9));
-	CHECK_EQ(rtsp_fmt_ports(buf, '/', 6001, 6000), 9);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, '/', 6001, 6000), 9);
 	CHECK(!memcmp(buf, "6001/6000", 9));
-	CHECK_EQ(rtsp_fmt_ports(buf, '-', 65535, 65535), 11);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, '-', 65535, 65535), 11);
 	CHECK(!memcmp(buf, "65535-65535", 11));
-	CHECK_EQ(rtsp_fmt_ports(buf, '-', 9, 10), 4);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, '-', 9, 10), 4);
 	CHECK(!memcmp(buf, "9-10", 4));
-	CHECK_EQ(rtsp_fmt_ports(buf, '/', 100, 99999 % 65536), 9);
+	CHECK_EQ(nf_rtsp_fmt_ports(buf, '/', 100, 99999 % 65536), 9);
 	CHECK(!memcmp(buf, "100/34463", 9));
 }
 
@@ -1314,7 +1314,7 @@ TEST(fmt_ports_every_port)
 
 	for (p = 0; p <= 65535; p++) {
 		n = snprintf(want, sizeof(want), "%u-%u", p, 65535 - p);
-		CHECK_EQ(rtsp_fmt_ports(buf, '-', (u16)p, (u16)(65535 - p)),
+		CHECK_EQ(nf_rtsp_fmt_ports(buf, '-', (u16)p, (u16)(65535 - p)),
 			 n);
 		CHECK(!memcmp(buf, want, n));
 	}
@@ -1348,12 +1348,12 @@ TEST(dest_has_port)
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct in v = in_of(cases[k].v, strlen(cases[k].v));
 
-		if (rtsp_dest_has_port(v.buf, v.len) != cases[k].port) {
+		if (nf_rtsp_dest_has_port(v.buf, v.len) != cases[k].port) {
 			unit_fail(__LINE__, "\"%s\"", cases[k].v);
 			return;
 		}
 	}
-	CHECK(!rtsp_dest_has_port(NULL, 5));
+	CHECK(!nf_rtsp_dest_has_port(NULL, 5));
 }
 
 int main(void)
@@ -1387,16 +1387,16 @@ TEST(plan_line_limit)
 	memcpy(buf + n, "\r\ny", 3);
 	in = in_of(buf, n + 3);
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 10, 1, "ab", 2), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 10, 1, "ab", 2), 0);
 	CHECK_EQ(plan.delta, 1);
 	/* One more byte on that line is one too many, wherever it goes. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 20, 1, "ab", 2), -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 0, 0, "a", 1), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 20, 1, "ab", 2), -1);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 0, "a", 1), -1);
 	/* Unless another edit on it gives one back. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 30, 2, "a", 1), 0);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 40, 1, "ab", 2), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 30, 2, "a", 1), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 40, 1, "ab", 2), 0);
 	/* The next line has room. */
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, n + 2, 1, "abc", 3), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, n + 2, 1, "abc", 3), 0);
 	CHECK_EQ(plan.n, 4);
 	CHECK_EQ(plan.delta, 3);
 }
@@ -1407,8 +1407,8 @@ TEST(plan_no_edit_across_lines)
 	struct in in = IN("destination=10.0.0\r\n .1;client_port=5000");
 
 	rtsp_plan_init(&plan);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 12, 12, "1.2.3.4", 7),
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 12, 12, "1.2.3.4", 7),
 		 -1);
-	CHECK_EQ(rtsp_plan_add(&plan, in.buf, in.len, 12, 6, "1.2.3.", 6), 0);
+	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 12, 6, "1.2.3.", 6), 0);
 	CHECK_EQ(plan.n, 1);
 }

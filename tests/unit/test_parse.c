@@ -26,7 +26,7 @@ static struct in in_of(const char *s, size_t n)
 
 static enum rtsp_parse_result parse(struct in in, struct rtsp_msg *m)
 {
-	return rtsp_parse_msg(in.buf, in.len, m);
+	return nf_rtsp_parse_msg(in.buf, in.len, m);
 }
 
 static bool span_is(struct in in, struct rtsp_span sp, const char *want,
@@ -107,10 +107,10 @@ TEST(movistar_setup)
 	CHECK_EQ(m.session.len, 0);
 	CHECK_SPAN(in, m.transport,
 		   "MP2T/H2221/UDP;unicast;client_port=27336");
-	CHECK(!strcmp(rtsp_method_name(&m), "SETUP"));
+	CHECK(!strcmp(nf_rtsp_method_name(&m), "SETUP"));
 	CHECK_SPAN(in, m.uri, "rtsp://172.26.22.10:554/4294967295?videoid=123");
 
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "MP2T/H2221/UDP;unicast;client_port=27336");
 	CHECK_EQ(t.lower, RTSP_LOWER_UDP);
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
@@ -123,7 +123,7 @@ TEST(movistar_setup)
 	CHECK_EQ(t.server.val.len, 0);
 	CHECK_EQ(t.destination.len, 0);
 	CHECK_EQ(t.destination_param.len, 0);
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
 	CHECK_EQ(pos, m.transport.len);
 }
 
@@ -168,7 +168,7 @@ TEST(movistar_keepalive_and_teardown)
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
 	CHECK_EQ(m.method, RTSP_METHOD_GET_PARAMETER);
 	first = m.len;
-	CHECK_EQ(rtsp_parse_msg(in.buf + first, in.len - first, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf + first, in.len - first, &m),
 		 RTSP_PARSE_OK);
 	CHECK_EQ(m.method, RTSP_METHOD_TEARDOWN);
 	CHECK_EQ(first + m.len, in.len);
@@ -189,7 +189,7 @@ TEST(movistar_setup_reply)
 	CHECK_EQ(m.type, RTSP_MSG_RESPONSE);
 	CHECK_EQ(m.status, 200);
 	CHECK_SPAN(in, m.session, "12345678");
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.destination, "10.214.1.2");
 	CHECK_SPAN(in, t.destination_param, ";destination=10.214.1.2");
 	CHECK_SPAN(in, t.source, "172.26.83.137");
@@ -210,7 +210,7 @@ TEST(response_ok_session_timeout)
 	CHECK_EQ(m.status, 200);
 	CHECK_SPAN(in, m.session, "12345678");
 	CHECK_SPAN(in, m.cseq, "1");
-	CHECK(!strcmp(rtsp_method_name(&m), "RESPONSE"));
+	CHECK(!strcmp(nf_rtsp_method_name(&m), "RESPONSE"));
 }
 
 TEST(response_without_reason)
@@ -298,7 +298,7 @@ TEST(describe_reply_body_incomplete)
 
 	/* Every cut inside the body still waits for more. */
 	for (n = 0; n < full.len - 9; n++) {
-		CHECK_EQ(rtsp_parse_msg(unit_dup(full.buf, n), n, &m),
+		CHECK_EQ(nf_rtsp_parse_msg(unit_dup(full.buf, n), n, &m),
 			 RTSP_PARSE_INCOMPLETE);
 		free(unit_allocs[--unit_n_allocs]);
 	}
@@ -316,7 +316,7 @@ TEST(incomplete_reports_head_and_length)
 	u32 n;
 
 	for (n = 0; n < full.len - 9; n++) {
-		CHECK_EQ(rtsp_parse_msg(unit_dup(full.buf, n), n, &m),
+		CHECK_EQ(nf_rtsp_parse_msg(unit_dup(full.buf, n), n, &m),
 			 RTSP_PARSE_INCOMPLETE);
 		if (n < head) {
 			CHECK_EQ(m.hdr_len, 0);
@@ -336,11 +336,11 @@ TEST(incomplete_interleaved_reports_length)
 	static const char frame[] = "$\001\002\000abcdefgh";
 	struct rtsp_msg m;
 
-	CHECK_EQ(rtsp_parse_msg(unit_dup(frame, 3), 3, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(unit_dup(frame, 3), 3, &m),
 		 RTSP_PARSE_INCOMPLETE);
 	CHECK_EQ(m.hdr_len, 0);
 	free(unit_allocs[--unit_n_allocs]);
-	CHECK_EQ(rtsp_parse_msg(unit_dup(frame, 10), 10, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(unit_dup(frame, 10), 10, &m),
 		 RTSP_PARSE_INCOMPLETE);
 	CHECK_EQ(m.type, RTSP_MSG_INTERLEAVED);
 	CHECK_EQ(m.hdr_len, 4);
@@ -357,7 +357,7 @@ TEST(body_with_nul_and_crlf)
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
 	CHECK_EQ(m.method, RTSP_METHOD_ANNOUNCE);
 	CHECK_EQ(m.len, m.hdr_len + 6);
-	CHECK_EQ(rtsp_parse_msg(in.buf + m.len, in.len - m.len, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf + m.len, in.len - m.len, &m),
 		 RTSP_PARSE_OK);
 	CHECK_EQ(m.method, RTSP_METHOD_OPTIONS);
 }
@@ -513,7 +513,7 @@ TEST(folded_header)
 	CHECK_SPAN(in, m.transport, "RTP/AVP;\r\n unicast;\r\n"
 		   "\tclient_port=5000-5001");
 	CHECK_SPAN(in, m.cseq, "2");
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
 	CHECK_EQ(t.client.lo, 5000);
 	CHECK_EQ(t.client.hi, 5001);
@@ -643,7 +643,7 @@ TEST(all_methods)
 			    meth[k].name);
 		CHECK_EQ(parse(in_of(line, n), &m), RTSP_PARSE_OK);
 		CHECK_EQ(m.method, meth[k].id);
-		CHECK(!strcmp(rtsp_method_name(&m), meth[k].name));
+		CHECK(!strcmp(nf_rtsp_method_name(&m), meth[k].name));
 	}
 }
 
@@ -673,7 +673,7 @@ TEST(method_extension)
 		       &m), RTSP_PARSE_OK);
 	CHECK_EQ(m.type, RTSP_MSG_REQUEST);
 	CHECK_EQ(m.method, RTSP_METHOD_OTHER);
-	CHECK(!strcmp(rtsp_method_name(&m), "OTHER"));
+	CHECK(!strcmp(nf_rtsp_method_name(&m), "OTHER"));
 }
 
 TEST(method_name_never_null)
@@ -682,12 +682,12 @@ TEST(method_name_never_null)
 
 	memset(&m, 0, sizeof(m));
 	m.type = RTSP_MSG_INTERLEAVED;
-	CHECK(!strcmp(rtsp_method_name(&m), "INTERLEAVED"));
+	CHECK(!strcmp(nf_rtsp_method_name(&m), "INTERLEAVED"));
 	m.type = RTSP_MSG_REQUEST;
 	m.method = 200;
-	CHECK(rtsp_method_name(&m) != NULL);
+	CHECK(nf_rtsp_method_name(&m) != NULL);
 	m.type = 99;
-	CHECK(rtsp_method_name(&m) != NULL);
+	CHECK(nf_rtsp_method_name(&m) != NULL);
 }
 
 TEST(request_uri_star_and_spaces)
@@ -786,7 +786,7 @@ TEST(empty_and_blank_buffers)
 {
 	struct rtsp_msg m;
 
-	CHECK_EQ(rtsp_parse_msg(unit_dup("", 0), 0, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(unit_dup("", 0), 0, &m),
 		 RTSP_PARSE_INCOMPLETE);
 	CHECK_EQ(parse(IN("\r\n"), &m), RTSP_PARSE_INCOMPLETE);
 	CHECK_EQ(parse(IN("\r\n\n\r\n"), &m), RTSP_PARSE_INCOMPLETE);
@@ -876,7 +876,7 @@ static bool all_prefixes_incomplete(const char *s, u32 len, int line)
 	int r;
 
 	for (n = 0; n < len; n++) {
-		r = rtsp_parse_msg(unit_dup(s, n), n, &m);
+		r = nf_rtsp_parse_msg(unit_dup(s, n), n, &m);
 		if (r != RTSP_PARSE_INCOMPLETE) {
 			unit_fail(line, "prefix of %u bytes gave %d", n, r);
 			return false;
@@ -884,7 +884,7 @@ static bool all_prefixes_incomplete(const char *s, u32 len, int line)
 		/* Free as we go: these are many. */
 		free(unit_allocs[--unit_n_allocs]);
 	}
-	r = rtsp_parse_msg(unit_dup(s, len), len, &m);
+	r = nf_rtsp_parse_msg(unit_dup(s, len), len, &m);
 	if (r != RTSP_PARSE_OK || m.len != len) {
 		unit_fail(line, "whole message gave %d, len %u", r, m.len);
 		return false;
@@ -939,7 +939,7 @@ TEST(pipelined_messages)
 	u32 off = 0, k;
 
 	for (k = 0; k < 3; k++) {
-		CHECK_EQ(rtsp_parse_msg(in.buf + off, in.len - off, &m),
+		CHECK_EQ(nf_rtsp_parse_msg(in.buf + off, in.len - off, &m),
 			 RTSP_PARSE_OK);
 		CHECK_EQ(m.method, want[k]);
 		CHECK(m.len > 0 && m.len <= in.len - off);
@@ -949,7 +949,7 @@ TEST(pipelined_messages)
 			CHECK_EQ(m.start, 2);
 		off += m.len;
 	}
-	CHECK_EQ(rtsp_parse_msg(in.buf + off, in.len - off, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf + off, in.len - off, &m),
 		 RTSP_PARSE_INCOMPLETE);
 }
 
@@ -984,19 +984,19 @@ TEST(interleaved_frames)
 	CHECK_EQ(m.len, 8);
 	CHECK_EQ(m.hdr_len, 4);
 	CHECK_EQ(m.content_length, 4);
-	CHECK(!strcmp(rtsp_method_name(&m), "INTERLEAVED"));
+	CHECK(!strcmp(nf_rtsp_method_name(&m), "INTERLEAVED"));
 	off += m.len;
-	CHECK_EQ(rtsp_parse_msg(in.buf + off, in.len - off, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf + off, in.len - off, &m),
 		 RTSP_PARSE_OK);
 	CHECK_EQ(m.type, RTSP_MSG_INTERLEAVED);
 	CHECK_EQ(m.len, 4);
 	off += m.len;
-	CHECK_EQ(rtsp_parse_msg(in.buf + off, in.len - off, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf + off, in.len - off, &m),
 		 RTSP_PARSE_OK);
 	CHECK_EQ(m.type, RTSP_MSG_RESPONSE);
 	off += m.len;
 	/* 256 bytes announced, none there yet. */
-	CHECK_EQ(rtsp_parse_msg(in.buf + off, in.len - off, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf + off, in.len - off, &m),
 		 RTSP_PARSE_INCOMPLETE);
 }
 
@@ -1041,13 +1041,13 @@ TEST(rfc2326_transport_example)
 	u32 pos = 0;
 
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP;multicast;ttl=127;mode=\"PLAY\"");
 	CHECK_EQ(t.lower, RTSP_LOWER_UDP);
 	CHECK_EQ(t.cast, RTSP_CAST_MULTICAST);
 	CHECK_EQ(t.client.lo, 0);
 	CHECK_SPAN(in, t.mode, "PLAY");
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.spec,
 		   "RTP/AVP;unicast;client_port=3456-3457;mode=\"PLAY\"");
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
@@ -1056,8 +1056,8 @@ TEST(rfc2326_transport_example)
 	CHECK_EQ(t.client.sep, '-');
 	CHECK_SPAN(in, t.client.val, "3456-3457");
 	CHECK_SPAN(in, t.mode, "PLAY");
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
 }
 
 TEST(rfc2326_reply_server_port)
@@ -1074,7 +1074,7 @@ TEST(rfc2326_reply_server_port)
 
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
 	CHECK_SPAN(in, m.session, "47112344");
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 4588);
 	CHECK_EQ(t.client.hi, 4589);
 	CHECK_EQ(t.server.lo, 6256);
@@ -1088,7 +1088,7 @@ TEST(rfc7826_interleaved_tcp)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.lower, RTSP_LOWER_TCP);
 	CHECK(t.interleaved);
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
@@ -1102,13 +1102,13 @@ TEST(rfc7826_dest_addr_quoted)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec,
 		   "RTP/AVP/UDP;unicast;dest_addr=\":4588\"/\":4589\"");
 	CHECK_EQ(t.lower, RTSP_LOWER_UDP);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.lower, RTSP_LOWER_TCP);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(rfc7826_multiple_alternatives)
@@ -1121,12 +1121,12 @@ TEST(rfc7826_multiple_alternatives)
 	u16 lo;
 
 	for (lo = 3456; lo <= 3460; lo += 2) {
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 		CHECK_EQ(t.lower, RTSP_LOWER_UDP);
 		CHECK_EQ(t.client.lo, lo);
 		CHECK_EQ(t.client.hi, lo + 1);
 	}
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 /* ---- Transport: lower transport ---- */
@@ -1137,7 +1137,7 @@ static int lower_of(const char *s)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	if (rtsp_transport_next(in.buf, whole(in), &pos, &t) != 1)
+	if (nf_rtsp_transport_next(in.buf, whole(in), &pos, &t) != 1)
 		return -1;
 	return t.lower;
 }
@@ -1171,10 +1171,10 @@ TEST(empty_protocol_rejected)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 3);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 /* ---- Transport: ports ---- */
@@ -1189,7 +1189,7 @@ static int client_port(const char *v, struct rtsp_tspec *t)
 
 	snprintf(s, sizeof(s), "RTP/AVP;unicast;client_port=%s", v);
 	in = INS(s);
-	r = rtsp_transport_next(in.buf, whole(in), &pos, t);
+	r = nf_rtsp_transport_next(in.buf, whole(in), &pos, t);
 	if (pos != in.len)
 		return 99;
 	return r;
@@ -1335,12 +1335,12 @@ TEST(port_empty_rejected)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 9);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(port_repeated_rejected)
@@ -1352,10 +1352,10 @@ TEST(port_repeated_rejected)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 7);
 	CHECK_EQ(t.server.lo, 8);
 }
@@ -1375,14 +1375,14 @@ TEST(bad_spec_then_good_spec)
 	int k;
 
 	for (k = 0; k < 7; k++) {
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
 		CHECK(pos > last);
 		last = pos;
 	}
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP;unicast;client_port=6970-6971");
 	CHECK_EQ(t.client.lo, 6970);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(server_port_bad_rejected)
@@ -1391,7 +1391,7 @@ TEST(server_port_bad_rejected)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
 	CHECK_EQ(pos, in.len);
 }
 
@@ -1409,7 +1409,7 @@ TEST(cast_flags)
 	u32 pos = 0, k;
 
 	for (k = 0; k < 5; k++) {
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 		CHECK_EQ(t.cast, want[k]);
 	}
 }
@@ -1421,7 +1421,7 @@ TEST(multicast_spec)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.cast, RTSP_CAST_MULTICAST);
 	CHECK_SPAN(in, t.destination, "224.2.0.1");
 	CHECK_EQ(t.client.lo, 0);
@@ -1435,11 +1435,11 @@ TEST(interleaved_param)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK(t.interleaved);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK(t.interleaved);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK(!t.interleaved);
 }
 
@@ -1450,7 +1450,7 @@ TEST(destination_addr)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.destination, "192.0.2.7");
 	CHECK_SPAN(in, t.destination_param, ";destination=192.0.2.7");
 	CHECK_EQ(t.client.lo, 5000);
@@ -1462,7 +1462,7 @@ TEST(destination_addr_port)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.destination, "10.1.2.3:27336");
 	CHECK_SPAN(in, t.destination_param, ";destination=10.1.2.3:27336");
 }
@@ -1474,7 +1474,7 @@ TEST(destination_ipv6_port)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.destination, "[2001:db8::1]:5000");
 	CHECK_SPAN(in, t.destination_param,
 		   ";destination=[2001:db8::1]:5000");
@@ -1486,7 +1486,7 @@ TEST(destination_first_param_and_spaces)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.destination, "192.0.2.9");
 	CHECK_SPAN(in, t.destination_param, ";  Destination = 192.0.2.9");
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
@@ -1498,7 +1498,7 @@ TEST(destination_without_value)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.destination.len, 0);
 	CHECK_SPAN(in, t.destination_param, ";destination");
 }
@@ -1510,13 +1510,13 @@ TEST(destination_empty_value_inside_spec)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "P?t\r\n\r;ht :t;destination=");
 	CHECK_SPAN(in, t.destination_param, ";destination=");
 	CHECK_EQ(t.destination.len, 0);
 	in = IN("RTP/AVP;destination =  ;unicast");
 	pos = 0;
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.destination_param, ";destination =");
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
 }
@@ -1528,8 +1528,8 @@ TEST(destination_repeated_rejected)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.destination, "3.3.3.3");
 }
 
@@ -1540,7 +1540,7 @@ TEST(source_param)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.source, "172.26.83.137");
 	CHECK_EQ(t.server.lo, 48440);
 	CHECK_EQ(t.server.hi, 48441);
@@ -1553,12 +1553,12 @@ TEST(mode_values)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.mode, "PLAY");
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.mode, "RECORD");
 	CHECK_SPAN(in, t.spec, "RTP/AVP;MODE = \"RECORD\"");
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.mode.len, 0);
 }
 
@@ -1569,12 +1569,12 @@ TEST(quoted_value_with_comma_and_semicolon)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.mode, "PLAY,RECORD;X");
 	CHECK_EQ(t.client.lo, 1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 3);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(quoted_value_with_escape)
@@ -1583,11 +1583,11 @@ TEST(quoted_value_with_escape)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 11);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP");
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(unterminated_quote_rejected)
@@ -1597,10 +1597,10 @@ TEST(unterminated_quote_rejected)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
 	CHECK_EQ(pos, in.len);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(unterminated_quote_backslash_at_end)
@@ -1609,7 +1609,7 @@ TEST(unterminated_quote_backslash_at_end)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
 	CHECK_EQ(pos, in.len);
 }
 
@@ -1621,7 +1621,7 @@ TEST(params_any_order_and_case)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 7000);
 	CHECK_EQ(t.client.hi, 7001);
 	CHECK_EQ(t.server.lo, 8000);
@@ -1641,16 +1641,16 @@ TEST(whitespace_everywhere)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP ; unicast ;\tclient_port = 5000-5001");
 	CHECK_SPAN(in, t.client.val, "5000-5001");
 	CHECK_EQ(t.client.lo, 5000);
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP/TCP ; interleaved = 0-1");
 	CHECK_EQ(t.lower, RTSP_LOWER_TCP);
 	CHECK(t.interleaved);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 }
 
 TEST(empty_alternatives_skipped)
@@ -1659,9 +1659,9 @@ TEST(empty_alternatives_skipped)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP;client_port=2");
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 	CHECK_EQ(pos, in.len);
 }
 
@@ -1672,10 +1672,10 @@ TEST(empty_and_absent_values)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, none, &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, none, &pos, &t), 0);
 	CHECK_EQ(pos, 0);
 	in = IN("  \t ");
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 	CHECK_EQ(pos, in.len);
 }
 
@@ -1685,7 +1685,7 @@ TEST(cursor_past_end)
 	struct rtsp_tspec t;
 	u32 pos = 1000;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 	CHECK_EQ(pos, in.len);
 }
 
@@ -1695,7 +1695,7 @@ TEST(trailing_and_empty_params)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.cast, RTSP_CAST_UNICAST);
 	CHECK_EQ(t.client.lo, 4);
 	CHECK_SPAN(in, t.spec, "RTP/AVP;;unicast;;client_port=4-5;;=x; =;");
@@ -1710,7 +1710,7 @@ TEST(unknown_params_ignored)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 3000);
 }
 
@@ -1725,12 +1725,12 @@ TEST(transport_offsets_in_message)
 
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
 	CHECK(m.transport.off > 30);
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.client.val, "4588-4589");
 	CHECK_EQ(t.client.val.off, m.transport.off + 28);
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 1);
 	CHECK_SPAN(in, t.spec, "RTP/AVP/TCP;interleaved=2-3");
-	CHECK_EQ(rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, m.transport, &pos, &t), 0);
 }
 
 TEST(iterator_stops_at_value_end)
@@ -1741,10 +1741,10 @@ TEST(iterator_stops_at_value_end)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, val, &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, val, &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 12);
 	CHECK_SPAN(in, t.client.val, "12");
-	CHECK_EQ(rtsp_transport_next(in.buf, val, &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, val, &pos, &t), 0);
 }
 
 TEST(transport_nul_bytes)
@@ -1753,8 +1753,8 @@ TEST(transport_nul_bytes)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.client.lo, 7);
 }
 
@@ -1784,7 +1784,7 @@ TEST(many_tiny_specs_linear)
 	in = in_of(s, N);
 	free(s);
 	c = clock();
-	while ((r = rtsp_transport_next(in.buf, whole(in), &pos, &t)) != 0)
+	while ((r = nf_rtsp_transport_next(in.buf, whole(in), &pos, &t)) != 0)
 		specs += r == 1;
 	CHECK_EQ(specs, N / 2);
 	CHECK(secs(c) < 5.0);
@@ -1806,8 +1806,8 @@ TEST(many_params_linear)
 	in = in_of(s, N);
 	free(s);
 	c = clock();
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 	CHECK(secs(c) < 5.0);
 }
 
@@ -1831,7 +1831,7 @@ TEST(many_headers_linear)
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
 	CHECK_EQ(m.len, n);
 	/* And the cut-off version still answers quickly. */
-	CHECK_EQ(rtsp_parse_msg(in.buf, in.len - 1, &m),
+	CHECK_EQ(nf_rtsp_parse_msg(in.buf, in.len - 1, &m),
 		 RTSP_PARSE_INCOMPLETE);
 	CHECK(secs(c) < 5.0);
 }
@@ -1868,7 +1868,7 @@ static enum rtsp_parse_result parse_exact(const char *s, u32 n,
 	if (!b)
 		abort();
 	memcpy(b, s, n);
-	r = rtsp_parse_msg(b, n, m);
+	r = nf_rtsp_parse_msg(b, n, m);
 	free(b);
 	return r;
 }
@@ -1942,18 +1942,18 @@ TEST(word_scan_elem_at_each_offset)
 		in = in_of(s, n);
 
 		pos = 0;
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 		CHECK_EQ(t.lower, RTSP_LOWER_OTHER);
 		CHECK_EQ(t.client.lo, 1000 + k);
 		CHECK_EQ(pos, n - 1);
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 		CHECK_SPAN(in, t.spec, "b");
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 0);
 		/* The same without its closing quote: bad, cursor at end. */
 		n = snprintf(s, sizeof(s), "RTP/AVP;x=\"%.*s\\\";y", k, pad);
 		in = in_of(s, n);
 		pos = 0;
-		CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+		CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
 		CHECK_EQ(pos, n);
 	}
 }
@@ -1987,12 +1987,12 @@ TEST(transport_params_near_ours)
 	struct rtsp_tspec t;
 	u32 pos = 0;
 
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), -1);
 	in = IN("RTP/AVP/Tcp;client-port=1;client\x7fport=2;"
 		"Client_Porx=3;CLIENT_PORT=4;moDE=\"PLAY\";modf=x;"
 		"sourcf=y;Source=z;multicasT;unicasx;DESTINATION=h");
 	pos = 0;
-	CHECK_EQ(rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
+	CHECK_EQ(nf_rtsp_transport_next(in.buf, whole(in), &pos, &t), 1);
 	CHECK_EQ(t.lower, RTSP_LOWER_TCP);
 	CHECK_EQ(t.client.lo, 4);
 	CHECK_SPAN(in, t.mode, "PLAY");
@@ -2063,7 +2063,7 @@ static bool uri_host_is(const char *uri, const char *want, int line)
 {
 	struct in in = INS(uri);
 	struct rtsp_span sp = { 0, in.len }, host;
-	bool ok = rtsp_uri_host(in.buf, sp, &host);
+	bool ok = nf_rtsp_uri_host(in.buf, sp, &host);
 
 	if (!want) {
 		if (ok || host.off || host.len)
@@ -2125,7 +2125,7 @@ TEST(uri_host_in_message)
 	struct rtsp_msg m;
 
 	CHECK_EQ(parse(in, &m), RTSP_PARSE_OK);
-	CHECK(rtsp_uri_host(in.buf, m.uri, &host));
+	CHECK(nf_rtsp_uri_host(in.buf, m.uri, &host));
 	CHECK_SPAN(in, host, "172.26.84.10");
 }
 

@@ -840,7 +840,8 @@ static void rtsp_media_orphan_flow(struct rtsp_media *md,
 			     "flow ended");
 		nf_ct_kill(child);
 	} else if (ret != -ENOENT) {
-		rtsp_log_bad(ct, "too many media flows outlive their control connection",
+		rtsp_log_bad(ct, ret == -ENOMEM ? "no memory for a media flow's record" :
+				 "too many media flows outlive their control connection",
 			     "router port not held for its flow");
 	}
 	nf_ct_put(child);
@@ -1012,20 +1013,23 @@ static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
 }
 
 /*
- * Look at the @n (at most RTSP_GC_BATCH) oldest states, under RCU: those
- * left behind are released, the others go to the end of the list.  They
- * are looked at off the list; a release meanwhile finds them unlisted.
- * Returns how many were looked at.
+ * List @add (if any, and not released already), then look at the @n (at
+ * most RTSP_GC_BATCH) oldest states, under RCU: those left behind are
+ * released, the others go to the end of the list.  They are looked at off
+ * the list; a release meanwhile finds them unlisted.  Returns how many
+ * were looked at.
  */
 #define RTSP_GC_BATCH		16
 
-static unsigned int rtsp_conns_gc(unsigned int n)
+static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 {
 	struct rtsp_conn *old[RTSP_GC_BATCH];
 	unsigned int i, k = 0;
 
 	n = min_t(unsigned int, n, RTSP_GC_BATCH);
 	spin_lock_bh(&rtsp_conns_lock);
+	if (add && !READ_ONCE(add->freeing))
+		rtsp_conn_link(add);
 	while (k < n && !list_empty(&rtsp_conns)) {
 		old[k] = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
 		rtsp_conn_unlink(old[k++]);
@@ -1069,8 +1073,8 @@ static void rtsp_gc_work_fn(struct work_struct *work)
 	for (i = 0; i < n; i += RTSP_GC_BATCH) {
 		rcu_read_lock();
 		local_bh_disable();
-		more = rtsp_conns_gc(min_t(unsigned int, n - i,
-					   RTSP_GC_BATCH)) == RTSP_GC_BATCH;
+		more = rtsp_conns_gc(NULL, min_t(unsigned int, n - i,
+						 RTSP_GC_BATCH)) == RTSP_GC_BATCH;
 		local_bh_enable();
 		rcu_read_unlock();
 		if (!more)
@@ -1102,11 +1106,7 @@ static void rtsp_gc_work_fn(struct work_struct *work)
  */
 static void rtsp_conn_list(struct rtsp_conn *conn)
 {
-	spin_lock_bh(&rtsp_conns_lock);
-	if (!READ_ONCE(conn->freeing))
-		rtsp_conn_link(conn);
-	spin_unlock_bh(&rtsp_conns_lock);
-	rtsp_conns_gc(RTSP_CONNS_GC);
+	rtsp_conns_gc(conn, RTSP_CONNS_GC);
 	rtsp_gc_kick();
 }
 
@@ -2638,6 +2638,7 @@ static void rtsp_seqadj_back(struct nf_conn *ct, struct nf_ct_rtsp_master *m)
 static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 			u32 seq, s32 delta)
 {
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
 	struct nf_ct_seqadj *way;
 	bool ok = true;
@@ -2648,10 +2649,9 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 	spin_lock(&ct->lock);
 	/* A SYN on another CPU may have moved it since our restore. */
 	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
-		rtsp_seqadj_back(ct, nfct_help_data(ct));
+		rtsp_seqadj_back(ct, m);
 	/* Under ct->lock, as rtsp_seqadj_forget() clears it. */
-	WRITE_ONCE(((struct nf_ct_rtsp_master *)nfct_help_data(ct))->adjusted,
-		   true);
+	WRITE_ONCE(m->adjusted, true);
 	way = &seqadj->seq[CTINFO2DIR(ctinfo)];
 	if (way->offset_before == way->offset_after ||
 	    before(way->correction_pos, seq)) {
@@ -2729,6 +2729,7 @@ static void rtsp_seqadj_restore(struct nf_conn *ct)
  * (rtsp_seqadj_back()); conntrack following the new connection drops it
  * (rtsp_seqadj_forget()).  Under ct->lock.
  */
+/* nf_ct_seq_offset() of one way, with ct->lock held (it takes it). */
 static s32 rtsp_way_offset(const struct nf_ct_seqadj *way, u32 seq)
 {
 	return after(seq, way->correction_pos) ? way->offset_after :
@@ -2755,8 +2756,7 @@ static void rtsp_seqadj_move(struct nf_conn *ct, struct nf_ct_rtsp_master *m,
 	 * its way (nf_ct_seq_adjust()): nothing to do if all are 0.
 	 */
 	if (!rtsp_way_offset(way, seq) && !rtsp_way_offset(way, end - 1) &&
-	    !(after(end - way->offset_before, way->correction_pos) ?
-	      way->offset_after : way->offset_before))
+	    !rtsp_way_offset(way, end - way->offset_before))
 		return;
 	m->saved_pos = way->correction_pos;
 	m->saved_before = way->offset_before;

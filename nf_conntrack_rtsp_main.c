@@ -1014,39 +1014,38 @@ static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
 
 /*
  * List @add (if any, and not released already), then look at the @n (at
- * most RTSP_GC_BATCH) oldest states, under RCU: those left behind are
- * released, the others go to the end of the list.  They are looked at off
- * the list; a release meanwhile finds them unlisted.  Returns how many
- * were looked at.
+ * most RTSP_GC_BATCH) oldest states, under RCU, in the same hold of
+ * rtsp_conns_lock (one lock round per new connection): those left behind
+ * are unlisted and released after it, the others go to the end of the
+ * list.  Returns how many were looked at.
  */
 #define RTSP_GC_BATCH		16
 
 static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 {
-	struct rtsp_conn *old[RTSP_GC_BATCH];
-	unsigned int i, k = 0;
+	struct rtsp_conn *stale[RTSP_GC_BATCH], *conn;
+	unsigned int i, k = 0, seen = 0;
 
 	n = min_t(unsigned int, n, RTSP_GC_BATCH);
 	spin_lock_bh(&rtsp_conns_lock);
 	if (add && !READ_ONCE(add->freeing))
 		rtsp_conn_link(add);
-	while (k < n && !list_empty(&rtsp_conns)) {
-		old[k] = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
-		rtsp_conn_unlink(old[k++]);
+	while (seen < n && !list_empty(&rtsp_conns)) {
+		conn = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
+		seen++;
+		if (rtsp_conn_stale(conn)) {
+			rtsp_conn_unlink(conn);
+			stale[k++] = conn;
+		} else {
+			list_move_tail(&conn->all, &rtsp_conns);
+		}
 	}
 	spin_unlock_bh(&rtsp_conns_lock);
 
-	for (i = 0; i < k; i++) {
-		if (rtsp_conn_stale(old[i])) {
-			rtsp_conn_release_stale(old[i], true);
-			continue;
-		}
-		spin_lock_bh(&rtsp_conns_lock);
-		if (!READ_ONCE(old[i]->freeing))
-			rtsp_conn_link(old[i]);
-		spin_unlock_bh(&rtsp_conns_lock);
-	}
-	return k;
+	/* Unlisted: a release meanwhile leaves the list alone. */
+	for (i = 0; i < k; i++)
+		rtsp_conn_release_stale(stale[i], true);
+	return seen;
 }
 
 static void rtsp_gc_work_fn(struct work_struct *work);
@@ -3016,9 +3015,11 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	 * before copying.  The client's goes through its stream, whose
 	 * message starts must all be known (rtsp_lost()).
 	 */
-	first = skb_header_pointer(skb, dataoff, 1, &_first);
-	if (!first || (*first == '$' && dir == IP_CT_DIR_REPLY))
-		return NF_ACCEPT;
+	if (dir == IP_CT_DIR_REPLY) {
+		first = skb_header_pointer(skb, dataoff, 1, &_first);
+		if (!first || *first == '$')
+			return NF_ACCEPT;
+	}
 	/* @th may point into the head that skb_linearize() frees. */
 	pk.seq = ntohl(th->seq);
 	pk.ack = ntohl(th->ack_seq);

@@ -81,10 +81,9 @@ static bool rtspp_is_lws(u8 c)
 /*
  * Runs of uninteresting bytes (lines, URIs, Transport elements) are
  * skipped a word at a time: some byte of w is zero iff (w - 0x01..01) &
- * ~w & 0x80..80 is non-zero.  That is exact for the word as a whole, not
- * byte by byte, so the callers then find the byte itself with a byte loop
- * inside that word, which also keeps them independent of endianness.
- * Words are loaded with memcpy (unaligned) and never past the end given.
+ * ~w & 0x80..80 is non-zero.  That is exact for the word as a whole, and
+ * for its lowest byte so flagged (see rtspp_first()).  Words are loaded
+ * with memcpy (unaligned) and never outside the bytes given.
  */
 #define RTSPP_ONES	(~0UL / 0xff)
 #define RTSPP_HIGHS	(RTSPP_ONES << 7)
@@ -109,16 +108,50 @@ static unsigned long rtspp_has(unsigned long w, u8 c)
 	return rtspp_has_below(w ^ (RTSPP_ONES * c), 1);
 }
 
+/*
+ * Little-endian: the lowest byte that rtspp_has() or rtspp_has_below()
+ * flags is exact (no borrow reaches it from below), so its offset in the
+ * word is the mask's trailing zero bits / 8.  Other byte orders find it
+ * with a byte loop.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RTSPP_LE	1
+#else
+#define RTSPP_LE	0
+#endif
+
+static u32 rtspp_first(unsigned long mask)
+{
+	return __builtin_ctzl(mask) / 8;
+}
+
 /* The first @c in buf[i, e), or @e. */
 static inline u32 rtspp_find(const char *buf, u32 i, u32 e, u8 c)
 {
+	unsigned long m, x;
+	u32 b;
+
 	for (; e - i >= sizeof(unsigned long); i += sizeof(unsigned long)) {
-		if (rtspp_has(rtspp_word(buf + i), c)) {
+		m = rtspp_has(rtspp_word(buf + i), c);
+		if (m) {
+			if (RTSPP_LE)
+				return i + rtspp_first(m);
 			/* It is in this word: no bound needed. */
 			while ((u8)buf[i] != c)
 				i++;
 			return i;
 		}
+	}
+	/*
+	 * Fewer bytes than a word: the word that ends at @e, its bytes
+	 * before @i made 0xff (they neither match nor borrow).
+	 */
+	if (RTSPP_LE && i < e && e >= sizeof(unsigned long)) {
+		b = e - sizeof(unsigned long);
+		x = rtspp_word(buf + b) ^ (RTSPP_ONES * c);
+		x |= (1UL << (8 * (i - b))) - 1;
+		m = (x - RTSPP_ONES) & ~x & RTSPP_HIGHS;
+		return m ? b + rtspp_first(m) : e;
 	}
 	while (i < e && (u8)buf[i] != c)
 		i++;
@@ -128,11 +161,14 @@ static inline u32 rtspp_find(const char *buf, u32 i, u32 e, u8 c)
 /* The first byte of buf[i, e) that is not visible (a CTL, SP or DEL), or @e. */
 static u32 rtspp_vis_end(const char *buf, u32 i, u32 e)
 {
-	unsigned long w;
+	unsigned long w, m;
 
 	for (; e - i >= sizeof(w); i += sizeof(w)) {
 		w = rtspp_word(buf + i);
-		if (rtspp_has_below(w, ' ' + 1) | rtspp_has(w, 0x7f)) {
+		m = rtspp_has_below(w, ' ' + 1) | rtspp_has(w, 0x7f);
+		if (m) {
+			if (RTSPP_LE)
+				return i + rtspp_first(m);
 			while (rtspp_is(buf[i], RTSPP_VIS))
 				i++;
 			return i;
@@ -334,8 +370,18 @@ static inline enum rtsp_parse_result rtspp_line(const char *buf, u32 len,
 static enum rtsp_parse_result rtspp_version(const char *buf, u32 *ip, u32 e)
 {
 	u32 i = *ip, d;
+	u64 v, w;
 	int r;
 
+	/* Nearly always "RTSP/1.0", not followed by another digit. */
+	if (e - i >= 8) {
+		__builtin_memcpy(&v, buf + i, 8);
+		__builtin_memcpy(&w, "RTSP/1.0", 8);
+		if (v == w && (e - i == 8 || !rtspp_is_digit(buf[i + 8]))) {
+			*ip = i + 8;
+			return RTSP_PARSE_OK;
+		}
+	}
 	r = rtspp_lit(buf, i, e, "RTSP/", 5);
 	if (r <= 0)
 		return r ? RTSP_PARSE_INVALID : RTSP_PARSE_INCOMPLETE;
@@ -624,11 +670,14 @@ enum rtsp_parse_result nf_rtsp_parse_msg(const char *buf, u32 len,
 /* The first ';', ',' or '"' in buf[i, e), or @e. */
 static u32 rtspp_find_elem(const char *buf, u32 i, u32 e)
 {
-	unsigned long w;
+	unsigned long w, m;
 
 	for (; e - i >= sizeof(w); i += sizeof(w)) {
 		w = rtspp_word(buf + i);
-		if (rtspp_has(w, ';') | rtspp_has(w, ',') | rtspp_has(w, '"')) {
+		m = rtspp_has(w, ';') | rtspp_has(w, ',') | rtspp_has(w, '"');
+		if (m) {
+			if (RTSPP_LE)
+				return i + rtspp_first(m);
 			while (!rtspp_is(buf[i], RTSPP_ELEM))
 				i++;
 			return i;

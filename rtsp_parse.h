@@ -23,6 +23,7 @@
 typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
+typedef unsigned long long u64;
 #endif
 
 /* A Content-Length above this makes a message invalid, not incomplete. */

@@ -140,12 +140,17 @@ fuzz: $(FUZZ_BIN) $(FUZZ_NAT_BIN)
 # Differential fuzzing: the parser against the reference revision
 # FUZZ_REF (the last one fuzzed at length), for changes made for speed.
 #   make fuzz-diff [FUZZ_REF=rev] [FUZZ_TIME=60]
-FUZZ_REF ?= 6135d53
+FUZZ_REF ?= bc1edca
 FUZZ_DIFF_BIN := $(FUZZ_OUT)/fuzz_diff
 FUZZ_REF_DIR := $(FUZZ_OUT)/ref
+# Its global names, as they were (rtsp_*) and are (nf_rtsp_*).
 FUZZ_REF_RENAME := -Drtsp_parse_msg=ref_rtsp_parse_msg \
 	-Drtsp_transport_next=ref_rtsp_transport_next \
-	-Drtsp_method_name=ref_rtsp_method_name
+	-Drtsp_method_name=ref_rtsp_method_name \
+	-Dnf_rtsp_parse_msg=ref_rtsp_parse_msg \
+	-Dnf_rtsp_transport_next=ref_rtsp_transport_next \
+	-Dnf_rtsp_method_name=ref_rtsp_method_name \
+	-Dnf_rtsp_uri_host=ref_rtsp_uri_host
 
 .PHONY: fuzz-diff fuzz-diff-build FORCE
 $(FUZZ_REF_DIR)/rev: FORCE

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Differential libFuzzer harness: rtsp_parse.c against a reference
- * version of itself (FUZZ_REF in tests/unit.mk, a git revision, built with
- * its public functions renamed ref_*).  A rewrite for speed must give the
- * same answer, byte for byte, on every input: same result, same message
- * fields, same transport specs and cursor positions.
+ * version of itself (FUZZ_REF in tests/unit.mk, a git revision with the
+ * same rtsp_parse.h structures, built with its public functions renamed
+ * ref_*).  A rewrite for speed must give the same answer, byte for byte,
+ * on every input: same result, same message fields, same transport specs
+ * and cursor positions, same URI host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ enum rtsp_parse_result ref_rtsp_parse_msg(const char *buf, u32 len,
 					  struct rtsp_msg *msg);
 int ref_rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
 			    struct rtsp_tspec *spec);
+bool ref_rtsp_uri_host(const char *buf, struct rtsp_span uri,
+		       struct rtsp_span *host);
 
 #define SAME(a, b, what)						\
 	do {								\
@@ -95,7 +98,16 @@ static u32 same_msg(const char *buf, u32 len, u32 base)
 	same_span(a.transport, b.transport, "transport");
 	same_span(a.session, b.session, "session");
 	same_span(a.cseq, b.cseq, "cseq");
+	same_span(a.uri, b.uri, "uri");
 	SAME(a.n_transport, b.n_transport, "n_transport");
+	if (a.uri.len) {
+		struct rtsp_span ha, hb;
+		bool ua = nf_rtsp_uri_host(buf, a.uri, &ha);
+		bool ub = ref_rtsp_uri_host(buf, a.uri, &hb);
+
+		SAME(ua, ub, "uri_host");
+		same_span(ha, hb, "uri_host span");
+	}
 	if (a.transport.len) {
 		a.transport.off += base;
 		same_transport(buf - base, a.transport);

@@ -78,7 +78,7 @@ def ratio_stats(pairs):
     return med(rs), f"{med(rs):.3f} (rounds {min(rs):.3f}–{max(rs):.3f}, n={len(rs)})"
 
 
-PARTS = ("parse", "media", "control", "scale", "parallel", "profile")
+PARTS = ("parse", "media", "control", "scale", "parallel", "profile", "cost")
 # The anchor (bench/anchor.sh): rtsp-linux, in these variants.
 ANCHOR_VARIANTS = {
     "lin": "rtsp-linux + skb_linearize",
@@ -588,6 +588,77 @@ if prof:
                     "dfcb880 it was a walk of the whole expectation hash table on each SETUP, 3.2% of all "
                     "samples), `rtsp_expect_spec` and `rtsp_media_add`. The `rtspp_*` functions, "
                     "`nf_rtsp_parse_msg` and `nf_rtsp_transport_next` are the parser.\n")
+
+# --- 7. cost (optional) --------------------------------------------------------------
+cost = [line.split() for line in read("cost.bench").splitlines() if line.startswith("COST ")]
+if cost:
+    per = {}     # (seq, mode, round) -> {"fn": {f: (calls, ns)}, "nested": {...}, "conns": n}
+    for t in cost:
+        kv = dict(x.split("=", 1) for x in t[1:] if "=" in x)
+        key = (kv.get("seq"), kv.get("mode"), kv.get("round"))
+        d = per.setdefault(key, {"fn": {}, "nested": {}, "conns": 0})
+        if "total" in t:
+            d["conns"] = int(kv.get("conns", 0) or 0)
+        elif "fn" in kv:
+            d["fn"][kv["fn"]] = (int(kv["calls"]), float(kv["ns"]))
+        elif "nested" in kv:
+            d["nested"][kv["nested"]] = (int(kv["calls"]), float(kv["ns"]))
+    ipn = 2 ** SHIFT    # ns per instruction under icount
+
+    def own(d):
+        """The pair's instructions per connection: its entry points, less
+        the conntrack frees that ran inside them (those are the kernel's,
+        moved there by the state's reference to its conntrack)."""
+        if not d["conns"]:
+            return None, None, None
+        ns = sum(v[1] for f, v in d["fn"].items() if f != "nf_conntrack_free")
+        ns -= d["nested"].get("nf_conntrack_free", (0, 0))[1]
+        calls = sum(v[0] for f, v in d["fn"].items() if f != "nf_conntrack_free")
+        helpns = d["fn"].get("rtsp_help", d["fn"].get("help", (0, 0)))[1]
+        return ns / ipn / d["conns"], calls / d["conns"], helpns / ipn / d["conns"]
+
+    seqs = []
+    modes = []
+    for (seq, mode, _r) in per:
+        if seq not in seqs:
+            seqs.append(seq)
+        if mode not in modes:
+            modes.append(mode)
+    modes.sort(key=lambda m: (m != "helper", m))
+    body.append("## 7. The helper's own cost on the control path, counted (VM)\n")
+    body.append("Instructions the kernel spends inside the helper pair per RTSP connection, counted "
+                "rather than sampled: the connection load of section 3 runs with the `function_graph` "
+                "tracer on the pair's entry points only (the help and destroy callbacks, its work items "
+                "and RCU callbacks, the expectation callbacks), so that the functions they call, the "
+                "parser, the NAT planner and the kernel's expectation and slab code among them, count "
+                "in their callers' durations and are not traced themselves. Under icount a duration is "
+                f"executed instructions ({ipn} ns each). Each traced call also carries the tracer's own "
+                "cost, a few hundred instructions, the same in each mode (the calls are the same). Our "
+                "state holds a reference to its conntrack, so the conntrack is freed inside our RCU "
+                "callback when that reference is the last: those frees (`nf_conntrack_free`, traced too) "
+                "are the kernel's and are taken out; the other modes free theirs outside the pair. "
+                "Alternated in one VM: median of the rounds (min–max).\n")
+    ref_i = {}
+    for seq in seqs:
+        body.append(f"**{seq}**\n")
+        body.append("| pair | traced calls per connection | instructions per connection | of which the help callback | / ours at REF |\n|---|---:|---:|---:|---:|")
+        vals = {}
+        for mode in modes:
+            xs = [own(per[k]) for k in per if k[0] == seq and k[1] == mode]
+            xs = [x for x in xs if x[0] is not None]
+            if xs:
+                vals[mode] = ([x[0] for x in xs], med([x[1] for x in xs]), [x[2] for x in xs])
+        base = med(vals["anchor-ref"][0]) if "anchor-ref" in vals else None
+        for mode, (ins, calls, helps) in vals.items():
+            r = f"{med(ins) / base:.3f}" if base else "n/a"
+            body.append(f"| {mode_label(mode)} | {calls:.1f} | {spread(ins, 0)} | {spread(helps, 0)} | {r} |")
+        body.append("")
+        if base and "helper" in vals:
+            ref_i[seq] = (med(vals["helper"][0]), base, len(vals["helper"][0]))
+    for seq, (a, b_, n) in ref_i.items():
+        summary.append((f"… the helper pair's own instructions per connection, counted, this tree / ours at {REF_REV} ({seq})",
+                        f"**{a / b_:.3f}** ({a:,.0f} / {b_:,.0f}, {a - b_:+,.0f} per connection, n={n})",
+                        "<= 1.00"))
 
 # --- assemble -----------------------------------------------------------------------
 w("## Summary\n")

@@ -13,6 +13,10 @@
 #   parallel  control path with several decoders at once, 1 vs 2 vCPUs (VMs)
 #   profile   perf profile of the control path, helper vs none: where the
 #             helper's cost goes (VM; skipped without linux-perf on the host)
+#   cost      the helper pair's own instructions per connection on the
+#             control path, counted by the function_graph tracer at the
+#             kernel's calls into it, ours vs ours at BENCH_REF (VM; not in
+#             the default parts: it needs BENCH_REF)
 #
 # media, control and scale also measure the "anchor", rtsp-linux (the helper
 # pair routers ran before this one), in the same VM: bench/anchor.sh builds
@@ -46,6 +50,8 @@
 #   BENCH_PAR_THREADS [4] BENCH_PAR_ROUNDS [6] BENCH_PAR_CONNS [2000]
 #   BENCH_PAR_CONC [4]
 #   BENCH_PROF_CONNS [300] BENCH_PROF_SEQ [SETUP,TEARDOWN]
+#   BENCH_COST_CONNS [300] BENCH_COST_ROUNDS [3] BENCH_COST_MODES
+#                         [helper anchor-ref] BENCH_COST_SEQS [as control]
 
 set -euo pipefail
 
@@ -100,7 +106,7 @@ fi
 # The anchor's modules, before any VM needs them: no anchor figures without
 # them, so a missing ../shared/anchors stops the run here (BENCH_ANCHORS=
 # runs without the anchor).
-if [ -n "$BENCH_ANCHORS" ] && [[ " $PARTS " =~ \ (media|control|scale)\  ]]; then
+if [ -n "$BENCH_ANCHORS" ] && [[ " $PARTS " =~ \ (media|control|scale|cost)\  ]]; then
 	log "building the anchor (bench/anchor.sh $BENCH_ANCHORS)"
 	# shellcheck disable=SC2086 # a list of variants
 	if ! "$BENCH_DIR/anchor.sh" $BENCH_ANCHORS >"$LOGS/anchor"; then
@@ -184,7 +190,7 @@ vm() {
 	env PATH="$path" "${env[@]}" "$REPO/tests/e2e/run" "${E2E_ARGS[@]}" \
 		--timeout "$TIMEOUT" --smp "$smp" --exec "$wrapper" \
 		>>"$LOGS/$part.log" 2>&1 || log "$part: VM exit status $?"
-	grep -a -E '^(BENCH|PROFILE) ' "$LOGS/$part.log" | sed "s/^BENCH /BENCH smp=$smp /" \
+	grep -a -E '^(BENCH|PROFILE|COST) ' "$LOGS/$part.log" | sed "s/^BENCH /BENCH smp=$smp /" \
 		>>"$LOGS/$part.bench" || log "$part: no figures (see $LOGS/$part.log)"
 }
 
@@ -198,6 +204,7 @@ part_profile() {
 	fi
 	vm profile profile.sh 1
 }
+part_cost() { vm cost cost.sh 1; }
 part_parallel() {
 	local smp par=(BENCH_CTRL_LABEL=parallel BENCH_ANCHORS=
 		"BENCH_CTRL_THREADS=${BENCH_PAR_THREADS:-4}"

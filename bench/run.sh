@@ -80,7 +80,7 @@ if [ "${BENCH_KEEP_LOGS:-0}" = 1 ] && [ -f "$LOGS/meta" ]; then
 	for p in $PARTS; do
 		rm -f "$LOGS/$p".*
 	done
-	echo "rerun=$(date -u '+%Y-%m-%d %H:%M:%S UTC'): $PARTS (load $(cut -d' ' -f1-3 /proc/loadavg))" >>"$LOGS/meta"
+	echo "rerun=$(date -u '+%Y-%m-%d %H:%M:%S UTC'): $PARTS at git $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none) (load $(cut -d' ' -f1-3 /proc/loadavg))" >>"$LOGS/meta"
 	T_START=$(( T_START - $(sed -n 's/^total_secs=//p' "$LOGS/meta" | tail -n1) ))
 	sed -i '/^total_secs=/d; /^load_end=/d' "$LOGS/meta"
 else

@@ -1030,7 +1030,9 @@ static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 	spin_lock_bh(&rtsp_conns_lock);
 	if (add && !READ_ONCE(add->freeing))
 		rtsp_conn_link(add);
-	while (seen < n && !list_empty(&rtsp_conns)) {
+	/* Each at most once: the live ones stay on the list. */
+	n = min(n, rtsp_conns_n);
+	while (seen < n) {
 		conn = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
 		seen++;
 		if (rtsp_conn_stale(conn)) {

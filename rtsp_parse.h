@@ -6,7 +6,9 @@
  * nf_conntrack_rtsp) and by the userspace unit tests, benchmarks and fuzzer.
  * It takes a byte buffer and its length and never reads outside it, never
  * allocates, never locks, never writes to the buffer.  The buffer need not
- * be NUL-terminated and may contain NUL bytes.
+ * be NUL-terminated and may contain NUL bytes.  A function given a span
+ * of the buffer may read the buffer's bytes before the span too, so all
+ * of buf[0, span end) must be readable.
  *
  * All offsets it returns are relative to the start of the buffer it was
  * given, so that a NAT helper can rewrite the bytes in place later.

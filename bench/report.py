@@ -605,17 +605,23 @@ if cost:
             d["nested"][kv["nested"]] = (int(kv["calls"]), float(kv["ns"]))
     ipn = 2 ** SHIFT    # ns per instruction under icount
 
+    calib = [dict(x.split("=", 1) for x in t[2:] if "=" in x) for t in cost if len(t) > 1 and t[1] == "calib"]
+    tracer = num(calib[0].get("median_ns")) / ipn if calib else None
+
     def own(d):
-        """The pair's instructions per connection: its entry points, less
-        the conntrack frees that ran inside them (those are the kernel's,
-        moved there by the state's reference to its conntrack)."""
+        """The pair's instructions per connection: its entry points' own
+        time (the report of cost.sh takes the traced calls within a call
+        out of it: the conntrack frees that ran inside them, which are the
+        kernel's, moved there by the state's reference to its conntrack),
+        less the tracer's own cost per traced call."""
         if not d["conns"]:
             return None, None, None
         ns = sum(v[1] for f, v in d["fn"].items() if f != "nf_conntrack_free")
-        ns -= d["nested"].get("nf_conntrack_free", (0, 0))[1]
         calls = sum(v[0] for f, v in d["fn"].items() if f != "nf_conntrack_free")
-        helpns = d["fn"].get("rtsp_help", d["fn"].get("help", (0, 0)))[1]
-        return ns / ipn / d["conns"], calls / d["conns"], helpns / ipn / d["conns"]
+        hc, hns = d["fn"].get("rtsp_help", d["fn"].get("help", (0, 0)))
+        t = tracer or 0
+        return ((ns / ipn - t * calls) / d["conns"], calls / d["conns"],
+                (hns / ipn - t * hc) / d["conns"])
 
     seqs = []
     modes = []
@@ -629,14 +635,18 @@ if cost:
     body.append("Instructions the kernel spends inside the helper pair per RTSP connection, counted "
                 "rather than sampled: the connection load of section 3 runs with the `function_graph` "
                 "tracer on the pair's entry points only (the help and destroy callbacks, its work items "
-                "and RCU callbacks, the expectation callbacks), so that the functions they call, the "
-                "parser, the NAT planner and the kernel's expectation and slab code among them, count "
-                "in their callers' durations and are not traced themselves. Under icount a duration is "
-                f"executed instructions ({ipn} ns each). Each traced call also carries the tracer's own "
-                "cost, a few hundred instructions, the same in each mode (the calls are the same). Our "
-                "state holds a reference to its conntrack, so the conntrack is freed inside our RCU "
+                "and RCU callbacks, the expectation callbacks; rtsp-linux: its help callback), so that "
+                "the functions they call, the parser, the NAT planner and the kernel's expectation and "
+                "slab code among them, count in their callers' durations and are not traced themselves. "
+                f"Under icount a duration is executed instructions ({ipn} ns each), without the time the "
+                "task was scheduled out. Each traced call also carries the tracer's own cost, taken off "
+                + (f"here: {tracer:,.0f} instructions per call, the duration the tracer gives "
+                   "`__rcu_read_lock()` (two instructions) in the same VM. "
+                   if tracer else "nowhere (no calibration in this run). ")
+                + "Our state holds a reference to its conntrack, so the conntrack may be freed inside our RCU "
                 "callback when that reference is the last: those frees (`nf_conntrack_free`, traced too) "
-                "are the kernel's and are taken out; the other modes free theirs outside the pair. "
+                "are the kernel's and are taken out of the caller's time (what else the last reference "
+                "frees stays in ours); the other modes free theirs outside the pair. "
                 "Alternated in one VM: median of the rounds (min–max).\n")
     ref_i = {}
     for seq in seqs:

@@ -50,8 +50,10 @@
 #   BENCH_PAR_THREADS [4] BENCH_PAR_ROUNDS [6] BENCH_PAR_CONNS [2000]
 #   BENCH_PAR_CONC [4]
 #   BENCH_PROF_CONNS [300] BENCH_PROF_SEQ [SETUP,TEARDOWN]
-#   BENCH_COST_CONNS [300] BENCH_COST_ROUNDS [3] BENCH_COST_MODES
-#                         [helper anchor-ref] BENCH_COST_SEQS [as control]
+#   BENCH_COST_CONNS [300] BENCH_COST_ROUNDS [3] BENCH_COST_SEQS [as
+#                         control] BENCH_COST_MODES [helper, and anchor-V
+#                         for each V of BENCH_ANCHORS: its ratios need
+#                         "ref" there, and BENCH_REF]
 
 set -euo pipefail
 

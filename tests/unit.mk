@@ -139,6 +139,8 @@ fuzz: $(FUZZ_BIN) $(FUZZ_NAT_BIN)
 
 # Differential fuzzing: the parser against the reference revision
 # FUZZ_REF (the last one fuzzed at length), for changes made for speed.
+# The reference must have this rtsp_parse.h's structures and
+# nf_rtsp_uri_host() (bc1edca or later).
 #   make fuzz-diff [FUZZ_REF=rev] [FUZZ_TIME=60]
 FUZZ_REF ?= bc1edca
 FUZZ_DIFF_BIN := $(FUZZ_OUT)/fuzz_diff

@@ -54,8 +54,66 @@ busywait 5000 test -e "$W/rtspd.ready" || bench_die "rtspd did not start"
 echo 32768 >"$T/buffer_size_kb"
 echo 0 >"$T/tracing_on"
 echo function_graph >"$T/current_tracer"
-echo 0 >"$T/options/funcgraph-proc" 2>/dev/null
-echo 1 >"$T/options/funcgraph-duration" 2>/dev/null
+# A call's duration without the time its task was scheduled out; the
+# task on each line, for the call stacks of report().
+echo 0 >"$T/options/sleep-time"
+echo 1 >"$T/options/funcgraph-proc"
+echo 1 >"$T/options/funcgraph-duration"
+
+# report PREFIX: per traced function, the calls and the time spent in them
+# less the traced calls made within them (one stack per task: a softirq
+# that runs in a work item's task nests there), from $T/trace. Lines
+#   CPU) TASK-PID | DURATION | F();   or   F() {  ...  }
+# (a mark, '+', '!', '#' ..., before durations over 10 us). An entry point
+# is reported as fn=F wherever it ran; nf_conntrack_free as
+# nested=nf_conntrack_free when it ran within one of them.
+report() {
+	awk -F'|' -v p="$1" '
+		function record(fn, ex, nested) {
+			if (nested && fn == "nf_conntrack_free") {
+				ncalls[fn]++
+				nns[fn] += ex
+			} else {
+				calls[fn]++
+				ns[fn] += ex
+			}
+		}
+		NF >= 3 {
+			task = $(NF - 2)
+			sub(/^ *[0-9]+\) */, "", task)
+			gsub(/ /, "", task)
+			f = $NF
+			d = 0
+			if (match($(NF - 1), /[0-9]+\.[0-9]+/))
+				d = substr($(NF - 1), RSTART, RLENGTH) * 1000
+			if (f ~ /^ *[a-z_0-9.]+( \[[a-z_]+\])?\(\) \{/) {
+				sub(/^ */, "", f)
+				sub(/[ (].*/, "", f)
+				stack[task, ++depth[task]] = f
+				kids[task, depth[task]] = 0
+			} else if (f ~ /^ *\}/) {
+				if (depth[task] > 0) {
+					fn = stack[task, depth[task]]
+					ex = d - kids[task, depth[task]]
+					if (--depth[task] > 0)
+						kids[task, depth[task]] += d
+					record(fn, ex, depth[task] > 0)
+				}
+			} else if (f ~ /^ *[a-z_0-9.]+( \[[a-z_]+\])?\(\);/) {
+				sub(/^ */, "", f)
+				sub(/[ (].*/, "", f)
+				if (depth[task] > 0)
+					kids[task, depth[task]] += d
+				record(f, d, depth[task] > 0)
+			}
+		}
+		END {
+			for (f in calls)
+				printf "%s fn=%s calls=%d ns=%.0f\n", p, f, calls[f], ns[f]
+			for (f in ncalls)
+				printf "%s nested=%s calls=%d ns=%.0f\n", p, f, ncalls[f], nns[f]
+		}' "$T/trace"
+}
 
 # trace_on: filter on the loaded pair's entry points (the module names
 # differ only by file), clear the buffer, start
@@ -63,8 +121,8 @@ trace_on() {
 	local f
 	: >"$T/set_ftrace_filter"
 	for f in $ENTRIES; do
-		grep -qE "^$f \[nf_(conntrack|nat)_rtsp\]" "$T/available_filter_functions" &&
-			echo "$f" >>"$T/set_ftrace_filter"
+		sed -nE "s/^$f \[(nf_conntrack_rtsp|nf_nat_rtsp)\]\$/$f:mod:\1/p" \
+			"$T/available_filter_functions" >>"$T/set_ftrace_filter"
 	done
 	# The conntrack's own free: the state's reference may make it the
 	# last (inside an entry point: counted apart, "nested=").
@@ -79,6 +137,19 @@ settle() {
 	nsx "$NS_RTR" conntrack -F >/dev/null 2>&1
 	sleep 12
 }
+
+# The tracer's own cost per traced call: the duration it gives
+# __rcu_read_lock(), two instructions, over a few connections.
+if grep -q '^__rcu_read_lock$' "$T/available_filter_functions"; then
+	echo __rcu_read_lock >"$T/set_ftrace_filter"
+	: >"$T/trace"
+	echo 1 >"$T/tracing_on"
+	nsx "$NS_DEC" "$BIN/rtspcli" load -s "$VOD4" -N 5 -d 60 -c 1 -q SETUP,TEARDOWN -b "$DEC4" >/dev/null
+	echo 0 >"$T/tracing_on"
+	grep -oE '[0-9]+\.[0-9]+ us +\| +__rcu_read_lock\(\);' "$T/trace" |
+		awk '{ print $1 * 1000 }' | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) printf "COST calib fn=__rcu_read_lock calls=%d median_ns=%.0f\n", NR, v[int((NR + 1) / 2)] }'
+fi
 
 for seq in $SEQS; do
 	for mode in $MODES; do
@@ -95,48 +166,7 @@ for seq in $SEQS; do
 			settle
 			echo 0 >"$T/tracing_on"
 			over=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$T"/per_cpu/cpu*/stats)
-			# " 0)   2.345 us    |  rtsp_help [nf_conntrack_rtsp]();"
-			# a call that calls traced ones: "F() {" ... " 0) + 1.2 us | }"
-			# (a mark, '+', '!', '#' ..., before durations over 10 us)
-			awk -v p="COST mode=$mode seq=$seq round=$r" '
-				function done(fn, us) {
-					if (depth) {
-						ncalls[fn]++
-						nns[fn] += us * 1000
-					} else {
-						calls[fn]++
-						ns[fn] += us * 1000
-					}
-				}
-				function dur(line, a, n) {
-					sub(/\|.*/, "", line)
-					n = split(line, a, " ")
-					return a[n - 1]
-				}
-				/\|  *[a-z_0-9.]+( \[[a-z_]+\])?\(\) \{/ {
-					fn = $0
-					sub(/.*\|  */, "", fn)
-					sub(/[ (].*/, "", fn)
-					stack[depth++] = fn
-					next
-				}
-				/\|  *\}/ {
-					if (depth)
-						done(stack[--depth], dur($0))
-					next
-				}
-				/\|  *[a-z_0-9.]+( \[[a-z_]+\])?\(\);/ {
-					fn = $0
-					sub(/.*\|  */, "", fn)
-					sub(/[ (].*/, "", fn)
-					done(fn, dur($0))
-				}
-				END {
-					for (f in calls)
-						printf "%s fn=%s calls=%d ns=%.0f\n", p, f, calls[f], ns[f]
-					for (f in ncalls)
-						printf "%s nested=%s calls=%d ns=%.0f\n", p, f, ncalls[f], nns[f]
-				}' "$T/trace"
+			report "COST mode=$mode seq=$seq round=$r"
 			echo "COST mode=$mode seq=$seq round=$r total $out overruns=$over" \
 				"pair=$(rtsp_pair) filter=$(tr '\n' ',' <"$T/set_ftrace_filter")"
 		done

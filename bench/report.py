@@ -594,6 +594,8 @@ cost = [line.split() for line in read("cost.bench").splitlines() if line.startsw
 if cost:
     per = {}     # (seq, mode, round) -> {"fn": {f: (calls, ns)}, "nested": {...}, "conns": n}
     for t in cost:
+        if len(t) > 1 and t[1] == "calib":
+            continue
         kv = dict(x.split("=", 1) for x in t[1:] if "=" in x)
         key = (kv.get("seq"), kv.get("mode"), kv.get("round"))
         d = per.setdefault(key, {"fn": {}, "nested": {}, "conns": 0})
@@ -606,26 +608,47 @@ if cost:
     ipn = 2 ** SHIFT    # ns per instruction under icount
 
     calib = [dict(x.split("=", 1) for x in t[2:] if "=" in x) for t in cost if len(t) > 1 and t[1] == "calib"]
-    tracer = num(calib[0].get("median_ns")) / ipn if calib else None
+    tracer = num(calib[0].get("median_ns")) / ipn if calib else 0
+    # The kernel's conntrack free, where the other pairs leave it outside
+    # (a traced call of its own): instructions per call.
+    frees = [v["fn"]["nf_conntrack_free"] for k, v in per.items()
+             if k[1] != "helper" and k[2] != "plain" and "nf_conntrack_free" in v["fn"]]
+    ct_free = med([n_ / ipn / c - tracer for c, n_ in frees if c]) if frees else None
 
-    def own(d):
+    def ours_rcu(seq, d):
+        """Our RCU callback per connection without the conntrack frees in
+        it: its time in the "plain" trial (the free not traced, so no
+        tracer's cost of a call within it), less the frees it ran (counted
+        in the round @d) at the others' cost per free."""
+        pl = per.get((seq, "helper", "plain"))
+        if not pl or not pl["conns"] or ct_free is None or "rtsp_conn_free_rcu" not in pl["fn"]:
+            return None
+        c, n_ = pl["fn"]["rtsp_conn_free_rcu"]
+        nested = d["nested"].get("nf_conntrack_free", (0, 0))[0] / d["conns"]
+        return (n_ / ipn - tracer * c) / pl["conns"] - nested * ct_free
+
+    def own(seq, d):
         """The pair's instructions per connection: its entry points' own
-        time (the report of cost.sh takes the traced calls within a call
-        out of it: the conntrack frees that ran inside them, which are the
-        kernel's, moved there by the state's reference to its conntrack),
-        less the tracer's own cost per traced call."""
+        time (cost.sh's report takes the traced calls within a call out
+        of it), less the tracer's own cost per traced call; our RCU
+        callback from ours_rcu()."""
         if not d["conns"]:
             return None, None, None
-        ns = sum(v[1] for f, v in d["fn"].items() if f != "nf_conntrack_free")
+        rcu = ours_rcu(seq, d) if d is not None and "rtsp_conn_free_rcu" in d["fn"] and \
+            d["nested"].get("nf_conntrack_free") else None
+        skip = {"nf_conntrack_free"} | ({"rtsp_conn_free_rcu"} if rcu is not None else set())
+        ns = sum(v[1] for f, v in d["fn"].items() if f not in skip)
+        traced = sum(v[0] for f, v in d["fn"].items() if f not in skip)
         calls = sum(v[0] for f, v in d["fn"].items() if f != "nf_conntrack_free")
         hc, hns = d["fn"].get("rtsp_help", d["fn"].get("help", (0, 0)))
-        t = tracer or 0
-        return ((ns / ipn - t * calls) / d["conns"], calls / d["conns"],
-                (hns / ipn - t * hc) / d["conns"])
+        total = (ns / ipn - tracer * traced) / d["conns"] + (rcu or 0)
+        return total, calls / d["conns"], (hns / ipn - tracer * hc) / d["conns"]
 
     seqs = []
     modes = []
-    for (seq, mode, _r) in per:
+    for (seq, mode, r_) in per:
+        if r_ == "plain":
+            continue
         if seq not in seqs:
             seqs.append(seq)
         if mode not in modes:
@@ -644,9 +667,13 @@ if cost:
                    "`__rcu_read_lock()` (two instructions) in the same VM. "
                    if tracer else "nowhere (no calibration in this run). ")
                 + "Our state holds a reference to its conntrack, so the conntrack may be freed inside our RCU "
-                "callback when that reference is the last: those frees (`nf_conntrack_free`, traced too) "
-                "are the kernel's and are taken out of the caller's time (what else the last reference "
-                "frees stays in ours); the other modes free theirs outside the pair. "
+                "callback when that reference is the last; the other pairs leave that free to the kernel, "
+                "outside the pair. So `nf_conntrack_free` is traced too: it counts our callback's frees and "
+                "gives the others' cost per free"
+                + (f" ({ct_free:,.0f} instructions)" if ct_free is not None else "")
+                + "; our callback's own cost is its time in one more trial of ours with the free not traced "
+                "(a traced call within it would add the tracer's cost to it), less those frees at that cost. "
+                "What else the last reference frees stays in ours. "
                 "Alternated in one VM: median of the rounds (min–max).\n")
     ref_i = {}
     for seq in seqs:
@@ -654,14 +681,15 @@ if cost:
         body.append("| pair | traced calls per connection | instructions per connection | of which the help callback | / ours at REF |\n|---|---:|---:|---:|---:|")
         vals = {}
         for mode in modes:
-            xs = [own(per[k]) for k in per if k[0] == seq and k[1] == mode]
+            xs = [own(seq, per[k]) for k in per if k[0] == seq and k[1] == mode and k[2] != "plain"]
             xs = [x for x in xs if x[0] is not None]
             if xs:
                 vals[mode] = ([x[0] for x in xs], med([x[1] for x in xs]), [x[2] for x in xs])
         base = med(vals["anchor-ref"][0]) if "anchor-ref" in vals else None
         for mode, (ins, calls, helps) in vals.items():
             r = f"{med(ins) / base:.3f}" if base else "n/a"
-            body.append(f"| {mode_label(mode)} | {calls:.1f} | {spread(ins, 0)} | {spread(helps, 0)} | {r} |")
+            name = "ours (this tree)" if mode == "helper" else mode_label(mode)
+            body.append(f"| {name} | {calls:.1f} | {spread(ins, 0)} | {spread(helps, 0)} | {r} |")
         body.append("")
         if base and "helper" in vals:
             ref_i[seq] = (med(vals["helper"][0]), base, len(vals["helper"][0]))

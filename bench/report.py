@@ -601,6 +601,7 @@ if cost:
         d = per.setdefault(key, {"fn": {}, "nested": {}, "conns": 0})
         if "total" in t:
             d["conns"] = int(kv.get("conns", 0) or 0)
+            d["errors"] = int(kv.get("errors", 0) or 0)
         elif "fn" in kv:
             d["fn"][kv["fn"]] = (int(kv["calls"]), float(kv["ns"]))
         elif "nested" in kv:
@@ -675,6 +676,10 @@ if cost:
                 "(a traced call within it would add the tracer's cost to it), less those frees at that cost. "
                 "What else the last reference frees stays in ours. "
                 "Alternated in one VM: median of the rounds (min–max).\n")
+    errs = sum(v.get("errors", 0) for v in per.values())
+    if errs:
+        body.append(f"**{errs} connection(s) failed in these trials** (rtspcli errors=): the figures are per "
+                    "completed connection.\n")
     ref_i = {}
     for seq in seqs:
         body.append(f"**{seq}**\n")

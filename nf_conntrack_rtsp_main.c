@@ -42,7 +42,6 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
 #include <net/netfilter/nf_conntrack_zones.h>
-#include <net/netns/generic.h>
 
 #include "netfilter_helpers.h"
 #include "nf_conntrack_rtsp.h"
@@ -1191,17 +1190,24 @@ struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_expect_alloc);
 
-/* The state @ct has from our helper, if it is ours (under RCU). */
-static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
+/* Is @ct's helper ours (under RCU)? */
+static bool rtsp_ct_ours(const struct nf_conn *ct)
 {
 	const struct nf_conntrack_helper *helper;
 	struct nf_conn_help *help = nfct_help(ct);
-	struct nf_ct_rtsp_master *m;
 
 	if (!help)
-		return NULL;
+		return false;
 	helper = rcu_dereference(help->helper);
-	if (!helper || helper->me != THIS_MODULE)
+	return helper && helper->me == THIS_MODULE;
+}
+
+/* The state @ct has from our helper, if it is ours (under RCU). */
+static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
+{
+	struct nf_ct_rtsp_master *m;
+
+	if (!rtsp_ct_ours(ct))
 		return NULL;
 	m = nfct_help_data(ct);
 	return READ_ONCE(m->conn);
@@ -2707,11 +2713,23 @@ static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
  */
 static void rtsp_seqadj_restore(struct nf_conn *ct)
 {
-	if (!READ_ONCE(((struct nf_ct_rtsp_master *)nfct_help_data(ct))->moved))
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+
+	if (!READ_ONCE(m->moved))
 		return;
 	spin_lock_bh(&ct->lock);
-	rtsp_seqadj_back(ct, nfct_help_data(ct));
+	rtsp_seqadj_back(ct, m);
 	spin_unlock_bh(&ct->lock);
+}
+
+/*
+ * nf_ct_seq_offset() of one way, where ct->lock is held (it takes it) or
+ * a stale answer will do.
+ */
+static s32 rtsp_way_offset(const struct nf_ct_seqadj *way, u32 seq)
+{
+	return after(seq, way->correction_pos) ? way->offset_after :
+						 way->offset_before;
 }
 
 /*
@@ -2726,17 +2744,9 @@ static void rtsp_seqadj_restore(struct nf_conn *ct)
  * them (after).  The old connection's traffic keeps its offset as long
  * as it does not cross the SYN's (the SYN may be forged, or the server's
  * end of the old connection live on), and its next client segment puts
- * the adjustment back
- * (rtsp_seqadj_back()); conntrack following the new connection drops it
- * (rtsp_seqadj_forget()).  Under ct->lock.
+ * the adjustment back (rtsp_seqadj_back()); conntrack following the new
+ * connection drops it (rtsp_seqadj_forget()).  Under ct->lock.
  */
-/* nf_ct_seq_offset() of one way, with ct->lock held (it takes it). */
-static s32 rtsp_way_offset(const struct nf_ct_seqadj *way, u32 seq)
-{
-	return after(seq, way->correction_pos) ? way->offset_after :
-						 way->offset_before;
-}
-
 static void rtsp_seqadj_move(struct nf_conn *ct, struct nf_ct_rtsp_master *m,
 			     u32 seq, u32 end)
 {
@@ -2901,10 +2911,7 @@ static bool rtsp_server_bypassed(const struct nf_conn *ct,
 	/* Back to the server's numbers, as nf_ct_seq_adjust() does. */
 	if (seqadj) {
 		way = &seqadj->seq[IP_CT_DIR_REPLY];
-		if (after(ack - way->offset_before, way->correction_pos))
-			ack -= way->offset_after;
-		else
-			ack -= way->offset_before;
+		ack -= rtsp_way_offset(way, ack - way->offset_before);
 	}
 	return after(ack, r->next_seq);
 }
@@ -3267,18 +3274,6 @@ struct rtsp_ha_net {
 static unsigned int rtsp_ha_net_id __read_mostly;
 /* After the last control connection committed: its expectations follow. */
 #define RTSP_HA_SWEEP_DELAY	(HZ / 10)
-
-/* Is @ct's helper ours (under RCU)? */
-static bool rtsp_ct_ours(const struct nf_conn *ct)
-{
-	const struct nf_conntrack_helper *helper;
-	struct nf_conn_help *help = nfct_help(ct);
-
-	if (!help)
-		return false;
-	helper = rcu_dereference(help->helper);
-	return helper && helper->me == THIS_MODULE;
-}
 
 /* Under nf_conntrack_expect_lock: an expectation of ours with no expectfn. */
 static bool rtsp_ha_adopt(struct nf_conntrack_expect *exp, void *data)

@@ -150,7 +150,7 @@ static inline u32 rtspp_find(const char *buf, u32 i, u32 e, u8 c)
 		b = e - sizeof(unsigned long);
 		x = rtspp_word(buf + b) ^ (RTSPP_ONES * c);
 		x |= (1UL << (8 * (i - b))) - 1;
-		m = (x - RTSPP_ONES) & ~x & RTSPP_HIGHS;
+		m = rtspp_has_below(x, 1);
 		return m ? b + rtspp_first(m) : e;
 	}
 	while (i < e && (u8)buf[i] != c)

@@ -635,7 +635,7 @@ if cost:
         callback from ours_rcu()."""
         if not d["conns"]:
             return None, None, None
-        rcu = ours_rcu(seq, d) if d is not None and "rtsp_conn_free_rcu" in d["fn"] and \
+        rcu = ours_rcu(seq, d) if "rtsp_conn_free_rcu" in d["fn"] and \
             d["nested"].get("nf_conntrack_free") else None
         skip = {"nf_conntrack_free"} | ({"rtsp_conn_free_rcu"} if rcu is not None else set())
         ns = sum(v[1] for f, v in d["fn"].items() if f not in skip)

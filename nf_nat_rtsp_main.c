@@ -239,8 +239,8 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 		t.step = (int)t.cp->hi - (int)t.cp->lo;
 		err = nf_rtsp_choose_port(&port_range, t.cp->lo, t.step,
 					  t.cp->sep == '-', RTSP_NAT_ATTEMPTS,
-				       rtsp_nat_try_port, rtsp_nat_rnd, &t,
-				       &port);
+					  rtsp_nat_try_port, rtsp_nat_rnd, &t,
+					  &port);
 		if (err) {
 			nf_ct_helper_log(c->skb, ct,
 					 "no free router port in %u-%u for client port %u: %d",
@@ -267,7 +267,7 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 			continue;
 		if (nf_rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
 				      c->port[i], c->port[i] + cp->hi - cp->lo,
-				   dest_action, abuf, alen, v6))
+				      dest_action, abuf, alen, v6))
 			goto fail;
 	}
 	if (!rtsp_nat_apply(c, ct, ctinfo, &ports_lost))
@@ -296,7 +296,7 @@ static unsigned int nf_nat_rtsp_reply(struct nf_rtsp_msg_ctx *c,
 		if (c->port[i] &&
 		    nf_rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
 				      c->port[i], c->port[i] + cp->hi - cp->lo,
-				   RTSP_DEST_NONE, NULL, 0, false))
+				      RTSP_DEST_NONE, NULL, 0, false))
 			break;
 	}
 	if (i < c->n_spec || !rtsp_nat_apply(c, ct, ctinfo, &ports_lost)) {

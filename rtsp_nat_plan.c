@@ -170,8 +170,8 @@ u16 nf_rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
  */
 int nf_rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
 			bool even, u32 attempts,
-		     int (*claim)(void *ctx, u16 port),
-		     u32 (*rnd)(void *ctx), void *ctx, u16 *port)
+			int (*claim)(void *ctx, u16 port),
+			u32 (*rnd)(void *ctx), void *ctx, u16 *port)
 {
 	struct rtsp_port_set s;
 	u32 attempt, x;
@@ -392,8 +392,8 @@ static bool rtsp_span_in(const struct rtsp_span *sp, u32 len)
 
 int nf_rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
 		      const struct rtsp_tspec *spec, u16 lo, u16 hi,
-		   enum rtsp_dest_action act, const char *addr, u32 addr_len,
-		   bool v6)
+		      enum rtsp_dest_action act, const char *addr, u32 addr_len,
+		      bool v6)
 {
 	const struct rtsp_span *port_sp = NULL, *dest_sp = NULL;
 	char pbuf[sizeof("65535-65535")];

@@ -64,8 +64,8 @@ u16 nf_rtsp_port_candidate(const struct rtsp_port_range *r, u16 want, int step,
  */
 int nf_rtsp_choose_port(const struct rtsp_port_range *r, u16 want, int step,
 			bool even, u32 attempts,
-		     int (*claim)(void *ctx, u16 port),
-		     u32 (*rnd)(void *ctx), void *ctx, u16 *port);
+			int (*claim)(void *ctx, u16 port),
+			u32 (*rnd)(void *ctx), void *ctx, u16 *port);
 
 /*
  * Longest replacement text: "[" IPv6 "]:65535", where the IPv6 text may
@@ -134,8 +134,8 @@ bool nf_rtsp_dest_has_port(const char *v, u32 len);
  */
 int nf_rtsp_plan_spec(struct rtsp_plan *p, const char *msg, u32 msg_len,
 		      const struct rtsp_tspec *spec, u16 lo, u16 hi,
-		   enum rtsp_dest_action act, const char *addr, u32 addr_len,
-		   bool v6);
+		      enum rtsp_dest_action act, const char *addr, u32 addr_len,
+		      bool v6);
 
 /*
  * Apply @p to @in (@in_len bytes) into @out (@out_size bytes).  Returns

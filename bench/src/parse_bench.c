@@ -148,7 +148,7 @@ __attribute__((noinline)) u32 bench_one(const char *buf, u32 len, int *specs)
 	acc = msg.len + msg.method;
 	if (msg.transport.len) {
 		while ((r = nf_rtsp_transport_next(buf, msg.transport, &pos,
-						&spec)) != 0) {
+						   &spec)) != 0) {
 			if (r < 0)
 				continue;
 			acc += spec.client.lo + spec.client.hi;

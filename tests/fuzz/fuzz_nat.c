@@ -441,9 +441,9 @@ static void setup(const char *msg, const struct rtsp_msg *m, u32 conn)
 			M.step = step;
 			claims = M.claims_ok;
 			rc = nf_rtsp_choose_port(&M.r, lo, step,
-					      t->client.sep == '-',
-					      RTSP_NAT_ATTEMPTS, claim, rnd,
-					      &M, &port);
+						 t->client.sep == '-',
+						 RTSP_NAT_ATTEMPTS, claim, rnd,
+						 &M, &port);
 			ASSERT(rc == 0 || rc == -1 || rc == EMFILE_ERR);
 			ASSERT(M.claims_ok == claims + (rc == 0));
 		}
@@ -459,7 +459,7 @@ static void setup(const char *msg, const struct rtsp_msg *m, u32 conn)
 		}
 		before = plan;
 		if (nf_rtsp_plan_spec(&plan, msg, m->len, t, lo, hi, act, addr,
-				   (u32)strlen(addr), v6)) {
+				      (u32)strlen(addr), v6)) {
 			ASSERT(plan_same(&plan, &before));
 			/* The kernel gives the ports back. */
 			if (!rc) {

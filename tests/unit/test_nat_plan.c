@@ -234,34 +234,34 @@ TEST(candidate_nothing_fits)
 	for (a = 0; a < RTSP_NAT_NEAR + 4; a++) {
 		for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
 			CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1024,
-						     steps[k], false, a,
-						     0xffffffffU), 0);
+							steps[k], false, a,
+							0xffffffffU), 0);
 			CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1024,
-						     steps[k], true, a, 1), 0);
+							steps[k], true, a, 1), 0);
 		}
 		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
 			CHECK_EQ(nf_rtsp_port_candidate(&bad[k], 30000, 0, false,
-						     a, 7), 0);
+							a, 7), 0);
 		CHECK_EQ(nf_rtsp_port_candidate(NULL, 30000, 0, false, a, 7), 0);
 		CHECK_EQ(nf_rtsp_port_candidate(&range_narrow, 20000, 10, true,
-					     a, 7), 0);
+						a, 7), 0);
 		CHECK_EQ(nf_rtsp_port_candidate(&range_narrow, 20000, -10, false,
-					     a, 7), 0);
+						a, 7), 0);
 		CHECK_EQ(nf_rtsp_port_candidate(&range_one, 40000, 1, false,
-					     a, 7), 0);
+						a, 7), 0);
 		/* The crash of old: client_port=1000-65512. */
 		CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1000, 64512, true,
-					     a, 7), 0);
+						a, 7), 0);
 	}
 	/* The widest pair that fits has exactly one place. */
 	for (a = 0; a < RTSP_NAT_NEAR + 4; a++) {
 		CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1000, 64511, true,
-					     a, 0xdeadbeefU), 1024);
+						a, 0xdeadbeefU), 1024);
 		CHECK_EQ(nf_rtsp_port_candidate(&range_default, 1000, -64511,
-					     false, a, 3), 65535);
+						false, a, 3), 65535);
 		/* No even port: the odd one (documented fallback). */
 		CHECK_EQ(nf_rtsp_port_candidate(&range_one_odd, 1, 0, true, a,
-					     3), 40001);
+						3), 40001);
 	}
 }
 
@@ -274,7 +274,7 @@ TEST(candidate_random_covers_range)
 	memset(seen, 0, sizeof(seen));
 	for (k = 0; k < 65536; k++) {
 		c = nf_rtsp_port_candidate(&range_default, 5000, 1, true,
-					RTSP_NAT_NEAR, k);
+					   RTSP_NAT_NEAR, k);
 		CHECK(c >= 1024 && c <= 65534 && !(c & 1));
 		n += !seen[c];
 		seen[c] = 1;
@@ -346,7 +346,7 @@ static struct table *table_new(const struct rtsp_port_range *r, int step)
 static int choose(struct table *t, u16 want, bool even, u16 *port)
 {
 	return nf_rtsp_choose_port(&t->r, want, t->step, even, RTSP_NAT_ATTEMPTS,
-				table_claim, table_rnd, t, port);
+				   table_claim, table_rnd, t, port);
 }
 
 TEST(choose_wanted_port_when_free)
@@ -446,12 +446,12 @@ TEST(choose_nothing_fits_or_no_attempts)
 	CHECK_EQ(t->claims, 0);
 	t->step = 1;
 	CHECK_EQ(nf_rtsp_choose_port(&t->r, 20000, 1, true, 0, table_claim,
-				  table_rnd, t, &port), -1);
+				     table_rnd, t, &port), -1);
 	CHECK_EQ(t->claims, 0);
 	CHECK_EQ(nf_rtsp_choose_port(&t->r, 20000, 1, true, 5, NULL, table_rnd,
-				  t, &port), -1);
+				     t, &port), -1);
 	CHECK_EQ(nf_rtsp_choose_port(&t->r, 20000, 1, true, 5, table_claim,
-				  table_rnd, t, NULL), -1);
+				     table_rnd, t, NULL), -1);
 	CHECK_EQ(port, 1);
 	free(t);
 }
@@ -497,7 +497,7 @@ TEST(choose_random_phase_and_no_rnd)
 		t->taken[p] = p % 7 != 0;
 	t->rnds = 0;
 	CHECK_EQ(nf_rtsp_choose_port(&t->r, 5000, 1, false, RTSP_NAT_ATTEMPTS,
-				  table_claim, NULL, t, &port), -1);
+				     table_claim, NULL, t, &port), -1);
 	CHECK_EQ(t->rnds, 0);
 	CHECK(!t->bad_claim);
 	free(t);
@@ -590,7 +590,7 @@ static void specs_of(const char *buf, const struct rtsp_msg *m,
 		return;
 	while (s->n < MAX_SPECS) {
 		rc = nf_rtsp_transport_next(buf, m->transport, &pos,
-					 &s->t[s->n]);
+					    &s->t[s->n]);
 		if (!rc)
 			break;
 		s->rc[s->n++] = rc;
@@ -768,7 +768,7 @@ static bool plan_msg(struct in in, struct rtsp_plan *p, const struct want *w,
 			hi = w[i].hi;
 		}
 		if (nf_rtsp_plan_spec(p, in.buf, in.len, &s.t[i], lo, hi, act,
-				   addr, addr ? strlen(addr) : 0, v6)) {
+				      addr, addr ? strlen(addr) : 0, v6)) {
 			unit_fail(line, "nf_rtsp_plan_spec of spec %u", i);
 			return false;
 		}
@@ -1004,54 +1004,54 @@ TEST(plan_spec_is_atomic)
 			 0);
 	before = plan;
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, router4, strlen(router4),
-				false), -1);
+				   RTSP_DEST_AUTO, router4, strlen(router4),
+				   false), -1);
 	CHECK(plan_same(&plan, &before));
 	/* The port alone fits. */
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_NONE, NULL, 0, false), 0);
+				   RTSP_DEST_NONE, NULL, 0, false), 0);
 	CHECK_EQ(plan.n, RTSP_PLAN_MAX_EDITS);
 	CHECK_EQ(plan.delta, RTSP_PLAN_MAX_EDITS - 1);
 
 	/* An edit planned inside the destination already. */
 	rtsp_plan_init(&plan);
 	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, t.destination.off + 3,
-			       2, "zz", 2), 0);
+				  2, "zz", 2), 0);
 	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 7, "RTP/AVPF", 8),
 		 0);
 	before = plan;
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, router4, strlen(router4),
-				false), -1);
+				   RTSP_DEST_AUTO, router4, strlen(router4),
+				   false), -1);
 	CHECK(plan_same(&plan, &before));
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_STRIP, NULL, 0, false), -1);
+				   RTSP_DEST_STRIP, NULL, 0, false), -1);
 	CHECK(plan_same(&plan, &before));
 
 	/* Bad addresses: nothing planned. */
 	rtsp_plan_init(&plan);
 	before = plan;
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, "10.0.0.1;x", 10, false), -1);
+				   RTSP_DEST_AUTO, "10.0.0.1;x", 10, false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, "10.0.0.1\r\n", 10, false), -1);
+				   RTSP_DEST_AUTO, "10.0.0.1\r\n", 10, false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, router6, strlen(router6),
-				false), -1);
+				   RTSP_DEST_AUTO, router6, strlen(router6),
+				   false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, router4, strlen(router4),
-				true), -1);
+				   RTSP_DEST_AUTO, router4, strlen(router4),
+				   true), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, "", 0, false), -1);
+				   RTSP_DEST_AUTO, "", 0, false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO, NULL, 0, false), -1);
+				   RTSP_DEST_AUTO, NULL, 0, false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_AUTO,
-				"1111:2222:3333:4444:5555:6666:7777:8888:9999:0", 47,
-				true), -1);
+				   RTSP_DEST_AUTO,
+				   "1111:2222:3333:4444:5555:6666:7777:8888:9999:0", 47,
+				   true), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				(enum rtsp_dest_action)7, router4,
-				strlen(router4), false), -1);
+				   (enum rtsp_dest_action)7, router4,
+				   strlen(router4), false), -1);
 	CHECK(plan_same(&plan, &before));
 	CHECK_EQ(plan.n, 0);
 }
@@ -1065,21 +1065,21 @@ TEST(plan_spec_refusals)
 	rtsp_plan_init(&plan);
 	/* Ports to write but no client_port= to write them in. */
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 6000, 6001,
-				RTSP_DEST_NONE, NULL, 0, false), -1);
+				   RTSP_DEST_NONE, NULL, 0, false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 0, 0,
-				RTSP_DEST_STRIP, NULL, 0, false), 0);
+				   RTSP_DEST_STRIP, NULL, 0, false), 0);
 	CHECK_EQ(plan.n, 1);
 	CHECK_EQ(plan.delta, -(int)strlen(";destination=192.168.1.200"));
 	/* A destination outside the message. */
 	rtsp_plan_init(&plan);
 	t.destination.off = in.len;
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 0, 0,
-				RTSP_DEST_AUTO, router4, strlen(router4),
-				false), -1);
+				   RTSP_DEST_AUTO, router4, strlen(router4),
+				   false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(NULL, in.buf, in.len, &t, 0, 0,
-				RTSP_DEST_NONE, NULL, 0, false), -1);
+				   RTSP_DEST_NONE, NULL, 0, false), -1);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, NULL, 0, 0,
-				RTSP_DEST_NONE, NULL, 0, false), -1);
+				   RTSP_DEST_NONE, NULL, 0, false), -1);
 	CHECK_EQ(plan.n, 0);
 }
 
@@ -1092,13 +1092,13 @@ TEST(plan_unchanged_destination_not_planned)
 	CHECK(spec_of(in, &t));
 	rtsp_plan_init(&plan);
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 5000, 5000,
-				RTSP_DEST_AUTO, router4, strlen(router4),
-				false), 0);
+				   RTSP_DEST_AUTO, router4, strlen(router4),
+				   false), 0);
 	CHECK_EQ(plan.n, 0);
 	CHECK_EQ(plan.delta, 0);
 	/* A single port: hi does not show. */
 	CHECK_EQ(nf_rtsp_plan_spec(&plan, in.buf, in.len, &t, 5000, 5001,
-				RTSP_DEST_NONE, NULL, 0, false), 0);
+				   RTSP_DEST_NONE, NULL, 0, false), 0);
 	CHECK_EQ(plan.n, 0);
 }
 
@@ -1113,9 +1113,9 @@ TEST(plan_add_rules)
 	memset(big, 'B', sizeof(big));
 	rtsp_plan_init(&plan);
 	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 1, big,
-			       RTSP_EDIT_MAX + 1), -1);
+				  RTSP_EDIT_MAX + 1), -1);
 	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 0, 1, big,
-			       RTSP_EDIT_MAX), 0);
+				  RTSP_EDIT_MAX), 0);
 	CHECK_EQ(plan.delta, RTSP_EDIT_MAX - 1);
 	/* Outside the message, including wrapping spans. */
 	CHECK_EQ(nf_rtsp_plan_add(&plan, in.buf, in.len, 21, 0, "x", 1), -1);

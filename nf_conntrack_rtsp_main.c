@@ -289,9 +289,28 @@ struct rtsp_conn {
 	/* media_source=server: other senders named for the media. */
 	union nf_inet_addr alt[RTSP_ALT_MAX];
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
-	struct rtsp_media media[RTSP_MEDIA_MAX];
+	/*
+	 * Media slots (conn->lock): the first is @media0, the others are
+	 * allocated when a SETUP needs them and live as long as the state,
+	 * which then fits in 512 bytes.  NULL is a free slot.
+	 */
+	struct rtsp_media *media[RTSP_MEDIA_MAX];
 	struct rtsp_remap remap[IP_CT_DIR_MAX][RTSP_REMAP_MAX];
+	struct rtsp_media media0;
 };
+
+/*
+ * The first allocated media slot of @conn from *@i on, or NULL: the loops
+ * over them (conn->lock held).
+ */
+static struct rtsp_media *rtsp_media_next(const struct rtsp_conn *conn,
+					  unsigned int *i)
+{
+	for (; *i < RTSP_MEDIA_MAX; (*i)++)
+		if (conn->media[*i])
+			return conn->media[*i];
+	return NULL;
+}
 
 /*
  * Our connections that may hold expectations, hashed by client host (an
@@ -488,10 +507,13 @@ static void rtsp_hold_free(struct rtsp_conn *conn, char *p)
 static void rtsp_conn_free_rcu(struct rcu_head *head)
 {
 	struct rtsp_conn *conn = container_of(head, struct rtsp_conn, rcu);
+	unsigned int i;
 
 	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_ORIGINAL].hold);
 	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_REPLY].hold);
 	nf_ct_put(conn->ct);
+	for (i = 1; i < RTSP_MEDIA_MAX; i++)
+		kfree(conn->media[i]);
 	kfree(conn);
 }
 
@@ -564,14 +586,13 @@ static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 	spin_unlock_bh(&b->lock);
 }
 
-static struct hlist_head *rtsp_port_bucket(const struct net *net,
-					   const union nf_inet_addr *addr,
-					   __be16 port)
+/* The bucket of a router port, in rtsp_ports[] and in rtsp_orphans[]. */
+static u32 rtsp_port_hash(const struct net *net,
+			  const union nf_inet_addr *addr, __be16 port)
 {
 	u32 seed = rtsp_hosts_seed ^ net_hash_mix(net) ^ (__force u32)port;
 
-	return &rtsp_ports[hash_32(jhash2(addr->all, 4, seed),
-				   RTSP_PORTS_BITS)];
+	return hash_32(jhash2(addr->all, 4, seed), RTSP_PORTS_BITS);
 }
 
 /*
@@ -681,13 +702,6 @@ static bool rtsp_media_live(const struct rtsp_media *md)
 	return md->state == RTSP_MEDIA_FLOWING && rtsp_media_flows(md);
 }
 
-static struct hlist_head *rtsp_orphan_bucket(const struct net *net,
-					     const union nf_inet_addr *addr,
-					     __be16 port)
-{
-	return rtsp_orphans + (rtsp_port_bucket(net, addr, port) - rtsp_ports);
-}
-
 /* rtsp_ports_lock held. */
 static void rtsp_orphan_del(struct rtsp_orphan *o)
 {
@@ -701,21 +715,21 @@ static void rtsp_orphan_del(struct rtsp_orphan *o)
 	kfree(o);
 }
 
+/* Is @port held?  @h is its rtsp_port_hash() (rtsp_ports_lock held). */
 static bool rtsp_port_busy(struct net *net, u8 family,
-			   const union nf_inet_addr *addr, __be16 port)
+			   const union nf_inet_addr *addr, __be16 port, u32 h)
 {
 	const struct rtsp_media *md;
 	struct rtsp_orphan *o;
 	struct hlist_node *tmp;
 
-	hlist_for_each_entry(md, rtsp_port_bucket(net, addr, port), port_node)
+	hlist_for_each_entry(md, &rtsp_ports[h], port_node)
 		if (md->port == port && nf_ct_l3num(md->master) == family &&
 		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
 		    net_eq(nf_ct_net(md->master), net) &&
 		    rtsp_media_live(md))
 			return true;
-	hlist_for_each_entry_safe(o, tmp, rtsp_orphan_bucket(net, addr, port),
-				  node) {
+	hlist_for_each_entry_safe(o, tmp, &rtsp_orphans[h], node) {
 		if (o->port != port || o->family != family ||
 		    !nf_inet_addr_cmp(&o->addr, addr) ||
 		    !net_eq(read_pnet(&o->net), net))
@@ -763,6 +777,7 @@ static int rtsp_orphan_add(struct net *net,
 	struct rtsp_orphan *o;
 	unsigned int i, k;
 	bool room, mine;
+	u32 h;
 	int ret = 0;
 
 	/* Not for a namespace going away (rtsp_net_exit_batch()). */
@@ -778,11 +793,12 @@ static int rtsp_orphan_add(struct net *net,
 	o->port = flow->dst.u.udp.port;
 	o->family = flow->src.l3num;
 	o->host = host;
-	head = rtsp_orphan_bucket(net, addr, o->port);
+	h = rtsp_port_hash(net, addr, o->port);
+	head = &rtsp_orphans[h];
 	spin_lock(&rtsp_ports_lock);
 	/* rtsp_net_exit_batch() takes this lock once it is dying. */
 	if (!check_net(net) ||
-	    (once && rtsp_port_busy(net, o->family, addr, o->port))) {
+	    (once && rtsp_port_busy(net, o->family, addr, o->port, h))) {
 		ret = -EEXIST;
 		goto out;
 	}
@@ -916,14 +932,15 @@ static void rtsp_conn_release_end(struct rtsp_conn *conn)
  */
 static void rtsp_conn_release_rest(struct rtsp_conn *conn, bool orphan)
 {
+	struct rtsp_media *md;
 	unsigned int i;
 
 	spin_lock_bh(&conn->lock);
 	conn->released = true;
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (orphan)
-			rtsp_media_orphan(&conn->media[i]);
-		rtsp_media_free(&conn->media[i]);
+			rtsp_media_orphan(md);
+		rtsp_media_free(md);
 	}
 	spin_unlock_bh(&conn->lock);
 	rtsp_conn_release_end(conn);
@@ -1016,7 +1033,8 @@ static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
  * most RTSP_GC_BATCH) oldest states, under RCU, in the same hold of
  * rtsp_conns_lock (one lock round per new connection): those left behind
  * are unlisted and released after it, the others go to the end of the
- * list.  Returns how many were looked at.
+ * list.  Returns how many were looked at.  BH off (its callers have it
+ * off anyway: a packet's state is taken with BH off).
  */
 #define RTSP_GC_BATCH		16
 
@@ -1026,7 +1044,7 @@ static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 	unsigned int i, k = 0, seen = 0;
 
 	n = min_t(unsigned int, n, RTSP_GC_BATCH);
-	spin_lock_bh(&rtsp_conns_lock);
+	spin_lock(&rtsp_conns_lock);
 	if (add && !READ_ONCE(add->freeing))
 		rtsp_conn_link(add);
 	/* Each at most once: the live ones stay on the list. */
@@ -1041,7 +1059,7 @@ static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 			list_move_tail(&conn->all, &rtsp_conns);
 		}
 	}
-	spin_unlock_bh(&rtsp_conns_lock);
+	spin_unlock(&rtsp_conns_lock);
 
 	/* Unlisted: a release meanwhile leaves the list alone. */
 	for (i = 0; i < k; i++)
@@ -1110,8 +1128,8 @@ static void rtsp_conn_list(struct rtsp_conn *conn)
 	rtsp_gc_kick();
 }
 
-/* 1 KiB objects, unless spinlocks carry debugging data. */
-static_assert(sizeof(spinlock_t) > 4 || sizeof(struct rtsp_conn) <= 1024);
+/* kmalloc-512 objects, unless spinlocks carry debugging data. */
+static_assert(sizeof(spinlock_t) > 4 || sizeof(struct rtsp_conn) <= 512);
 
 static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 {
@@ -1131,6 +1149,7 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	nf_conntrack_get(&ct->ct_general);
 	conn->ct = ct;
 	conn->host = rtsp_host_bucket(ct);
+	conn->media[0] = &conn->media0;
 	spin_lock_init(&conn->lock);
 	old = cmpxchg(&m->conn, NULL, conn);
 	if (old) {
@@ -1191,25 +1210,33 @@ struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_expect_alloc);
 
 /* Is @ct's helper ours (under RCU)? */
-static bool rtsp_ct_ours(const struct nf_conn *ct)
+/* @ct's helper extension, if the helper is ours (under RCU). */
+static struct nf_conn_help *rtsp_ct_help(const struct nf_conn *ct)
 {
 	const struct nf_conntrack_helper *helper;
 	struct nf_conn_help *help = nfct_help(ct);
 
 	if (!help)
-		return false;
+		return NULL;
 	helper = rcu_dereference(help->helper);
-	return helper && helper->me == THIS_MODULE;
+	return helper && helper->me == THIS_MODULE ? help : NULL;
+}
+
+static bool rtsp_ct_ours(const struct nf_conn *ct)
+{
+	return rtsp_ct_help(ct);
 }
 
 /* The state @ct has from our helper, if it is ours (under RCU). */
 static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
 {
+	struct nf_conn_help *help = rtsp_ct_help(ct);
 	struct nf_ct_rtsp_master *m;
 
-	if (!rtsp_ct_ours(ct))
+	if (!help)
 		return NULL;
-	m = nfct_help_data(ct);
+	/* nfct_help_data() without looking the extension up again. */
+	m = (struct nf_ct_rtsp_master *)help->data;
 	return READ_ONCE(m->conn);
 }
 
@@ -1239,10 +1266,10 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	snd.port = t->src.u.udp.port;
 	spin_lock_bh(&conn->lock);
 	for (i = 0; i < RTSP_MEDIA_MAX && !found; i++) {
-		struct rtsp_media *md = &conn->media[i];
+		struct rtsp_media *md = conn->media[i];
 		bool shift = false;
 
-		if (md->state == RTSP_MEDIA_FREE || md->port != port)
+		if (!md || md->state == RTSP_MEDIA_FREE || md->port != port)
 			continue;
 		found = true;
 		/*
@@ -1362,16 +1389,26 @@ static void rtsp_media_end(struct nf_conn *ct, struct rtsp_media *md)
 	rtsp_media_free(md);
 }
 
-/* A free slot for a media port, other than @not, or NULL. */
+/*
+ * A free slot for a media port, other than @not, or NULL: one of those
+ * allocated, else a new one (conn->lock held).
+ */
 static struct rtsp_media *rtsp_media_slot_free(struct rtsp_conn *conn,
 					       const struct rtsp_media *not)
 {
+	struct rtsp_media *md;
 	unsigned int i;
 
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
-		if (conn->media[i].state == RTSP_MEDIA_FREE &&
-		    &conn->media[i] != not)
-			return &conn->media[i];
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md->state == RTSP_MEDIA_FREE && md != not)
+			return md;
+	for (i = 1; i < RTSP_MEDIA_MAX; i++) {
+		if (conn->media[i])
+			continue;
+		/* Freed with the state (rtsp_conn_free_rcu()). */
+		conn->media[i] = kzalloc_obj(*md, GFP_ATOMIC);
+		return conn->media[i];
+	}
 	return NULL;
 }
 
@@ -1393,12 +1430,17 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 	 * ports, @not among them): its SETUP would name a port nobody holds.
 	 */
 	for (i = 0; i < 2 * RTSP_MEDIA_MAX; i++) {
-		md = &conn->media[conn->next_slot];
+		md = conn->media[conn->next_slot];
 		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
 		/* The second round takes a slot whose gen only looks like it. */
-		if (md != not && (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
+		if (md && md != not &&
+		    (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
 			break;
+		md = NULL;
 	}
+	/* Out of memory, with no slot but @not. */
+	if (!md)
+		return NULL;
 	pr_debug("media port %u: slot reused for a newer SETUP\n",
 		 ntohs(md->port));
 	if (md->owned)
@@ -1408,22 +1450,31 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 	return md;
 }
 
-/* Remember an expected media port of a connection without NAT. */
+/*
+ * Remember an expected media port of a connection without NAT.  With no
+ * memory for it, the expectation stands alone, as it does for a
+ * connection with no state.
+ */
 static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 			   u32 session)
 {
-	struct rtsp_media *md = NULL;
+	struct rtsp_media *md, *same = NULL;
 	unsigned int i;
 
 	/* The same port asked again: its expectation was just replaced. */
-	for (i = 0; i < RTSP_MEDIA_MAX && !md; i++)
-		if (conn->media[i].state != RTSP_MEDIA_FREE &&
-		    !conn->media[i].owned && conn->media[i].port == htons(port))
-			md = &conn->media[i];
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md->state != RTSP_MEDIA_FREE && !md->owned &&
+		    md->port == htons(port)) {
+			same = md;
+			break;
+		}
+	md = same;
 	if (md)
 		rtsp_media_free(md);
 	else
 		md = rtsp_media_slot(conn, NULL);
+	if (!md)
+		return;
 	*md = (struct rtsp_media){
 		.master	 = conn->ct,
 		.gen	 = conn->gen,
@@ -1445,7 +1496,8 @@ static bool rtsp_ports_busy(struct net *net, u8 family,
 
 	spin_lock(&rtsp_ports_lock);
 	for (i = 0; i < n && !busy; i++)
-		busy = rtsp_port_busy(net, family, addr, p[i]);
+		busy = rtsp_port_busy(net, family, addr, p[i],
+				      rtsp_port_hash(net, addr, p[i]));
 	spin_unlock(&rtsp_ports_lock);
 	return busy;
 }
@@ -1460,11 +1512,14 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 	struct rtsp_media *md[2] = { };
 	unsigned int i, n = step ? 2 : 1;
 	__be16 p[2];
+	u32 h[2];
 
 	if (conn->released)
 		return -ENOENT;
 	p[0] = htons(port);
 	p[1] = htons(port + step);
+	for (i = 0; i < n; i++)
+		h[i] = rtsp_port_hash(net, addr, p[i]);
 	/*
 	 * Only for free ports may an older media of the connection end to
 	 * give up its slot, which takes other locks: look, then look again.
@@ -1476,13 +1531,16 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 	if (!md[n - 1]) {
 		if (rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, n))
 			return 1;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			md[i] = rtsp_media_slot(conn, i ? md[0] : NULL);
+			if (!md[i])
+				return -ENOMEM;
+		}
 	}
 
 	spin_lock(&rtsp_ports_lock);
 	for (i = 0; i < n; i++) {
-		if (rtsp_port_busy(net, nf_ct_l3num(ct), addr, p[i])) {
+		if (rtsp_port_busy(net, nf_ct_l3num(ct), addr, p[i], h[i])) {
 			spin_unlock(&rtsp_ports_lock);
 			return 1;
 		}
@@ -1499,8 +1557,7 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 			.state	 = RTSP_MEDIA_EXPECTED,
 			.owned	 = true,
 		};
-		hlist_add_head(&md[i]->port_node,
-			       rtsp_port_bucket(net, addr, p[i]));
+		hlist_add_head(&md[i]->port_node, &rtsp_ports[h[i]]);
 	}
 	spin_unlock(&rtsp_ports_lock);
 	return 0;
@@ -1511,11 +1568,10 @@ void nf_ct_rtsp_unclaim(struct nf_rtsp_msg_ctx *c,
 			const union nf_inet_addr *addr, u16 port, int step)
 {
 	struct rtsp_conn *conn = c->owner;
+	struct rtsp_media *md;
 	unsigned int i;
 
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		struct rtsp_media *md = &conn->media[i];
-
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->owned && md->state == RTSP_MEDIA_EXPECTED &&
 		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
 		    (md->port == htons(port) ||
@@ -1822,12 +1878,12 @@ static void rtsp_remap_add(struct rtsp_conn *conn, enum ip_conntrack_dir dir,
 /* The client's own port behind router port @port of this connection. */
 static u16 rtsp_client_port(const struct rtsp_conn *conn, u16 port)
 {
+	const struct rtsp_media *md;
 	unsigned int i;
 
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
-		if (conn->media[i].owned &&
-		    conn->media[i].port == htons(port))
-			return ntohs(conn->media[i].client_port);
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md->owned && md->port == htons(port))
+			return ntohs(md->client_port);
 	return 0;
 }
 
@@ -1993,6 +2049,7 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 	u8 family = nf_ct_l3num(ct);
 	struct rtsp_span host;
 	union nf_inet_addr a;
+	const struct rtsp_media *md;
 	unsigned int i, k;
 
 	if (!rtsp_server_only(family))
@@ -2002,9 +2059,7 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 	    rtsp_alt_add(conn, ct, &a))
 		pr_debug("SETUP to %.*s: it may send the media too\n",
 			 (int)host.len, c->msg + host.off);
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		const struct rtsp_media *md = &conn->media[i];
-
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_EXPECTED || md->gen != conn->gen)
 			continue;
 		for (k = 0; k < conn->n_alt; k++)
@@ -2025,6 +2080,7 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 	u8 family = nf_ct_l3num(ct);
 	struct rtsp_tspec spec;
 	union nf_inet_addr a;
+	struct rtsp_media *md;
 	unsigned int i;
 	u32 cseq, pos = 0;
 	int r;
@@ -2047,9 +2103,7 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 		}
 		pr_debug("SETUP reply: source=%.*s may send the media too\n",
 			 (int)spec.source.len, c->msg + spec.source.off);
-		for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-			struct rtsp_media *md = &conn->media[i];
-
+		for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 			/*
 			 * Its expectation ends within milliseconds of the
 			 * port's hold (md->expires, from the SETUP): the
@@ -2158,11 +2212,10 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 /* A SETUP reply names the session its media belongs to. */
 static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
 {
+	struct rtsp_media *md;
 	unsigned int i;
 
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		struct rtsp_media *md = &conn->media[i];
-
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_FREE && !md->session &&
 		    md->cseq == cseq)
 			md->session = session;
@@ -2197,14 +2250,13 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 	/* Within what nf_ct_refresh() takes: a huge value is "a week". */
 	unsigned long timeout = min(READ_ONCE(media_timeout),
 				    RTSP_MEDIA_TIMEOUT_MAX) * HZ;
+	struct rtsp_media *md;
 	unsigned int i;
 	bool live;
 
 	if (!timeout)
 		return;
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		struct rtsp_media *md = &conn->media[i];
-
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_FLOWING)
 			continue;
 		live = rtsp_refresh_flow(md, &md->child, skb, timeout);
@@ -2229,15 +2281,14 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
+	struct rtsp_media *md;
 	unsigned int i, k, want = 0, allowed, limit = READ_ONCE(max_per_host);
 	unsigned long timeout = min(setup_timeout, RTSP_REARM_TIMEOUT) * HZ;
 	struct rtsp_host_bucket *b = conn->host;
 	bool again[RTSP_MEDIA_MAX] = { };
 	bool refused = false;
 
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		struct rtsp_media *md = &conn->media[i];
-
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_FLOWING ||
 		    (session && md->session && md->session != session))
 			continue;
@@ -2254,9 +2305,7 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 			rtsp_host_reserve(conn, allowed);
 		spin_unlock(&b->lock);
 	}
-	for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-		struct rtsp_media *md = &conn->media[i];
-
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_FLOWING ||
 		    (session && md->session && md->session != session))
 			continue;
@@ -2294,13 +2343,12 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 static void rtsp_teardown(struct rtsp_conn *conn, struct nf_conn *ct,
 			  u32 session)
 {
+	struct rtsp_media *md;
 	unsigned int i, pass;
 	bool any = false;
 
 	for (pass = 0; pass < 2 && !any; pass++) {
-		for (i = 0; i < RTSP_MEDIA_MAX; i++) {
-			struct rtsp_media *md = &conn->media[i];
-
+		for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 			if (md->state == RTSP_MEDIA_FREE ||
 			    (session && md->session != (pass ? 0 : session)))
 				continue;
@@ -2681,9 +2729,8 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
  * followed then.
  */
 static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
-		     struct nf_conn *ct)
+		     struct nf_ct_rtsp_master *m)
 {
-	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	const struct tcphdr *th;
 	struct tcphdr _tcph;
 
@@ -2938,6 +2985,7 @@ static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
 {
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	u32 r = READ_ONCE(m->resync);
+	struct rtsp_media *md;
 	unsigned int d, i;
 
 	if (!(r & RTSP_RESYNC_DONE) || cmpxchg(&m->resync, r, 0) != r)
@@ -2950,9 +2998,9 @@ static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
 			  (r & RTSP_RESYNC_DATA ? RTSP_SYN_DATA : 0));
 	conn->garbage = false;
 	/* What the old connection's SETUPs wait for is nobody's now. */
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
-		if (conn->media[i].state == RTSP_MEDIA_EXPECTED)
-			rtsp_media_end(ct, &conn->media[i]);
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md->state == RTSP_MEDIA_EXPECTED)
+			rtsp_media_end(ct, md);
 	for (d = 0; d < IP_CT_DIR_MAX; d++) {
 		struct rtsp_stream *s = &conn->stream[d];
 
@@ -2987,7 +3035,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	u8 _first;
 
 	if (ctinfo == IP_CT_NEW) {
-		rtsp_syn(skb, protoff, ct);
+		rtsp_syn(skb, protoff, m);
 		return NF_ACCEPT;
 	}
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)

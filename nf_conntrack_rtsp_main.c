@@ -292,7 +292,7 @@ struct rtsp_conn {
 	/*
 	 * Media slots (conn->lock): the first is @media0, the others are
 	 * allocated when a SETUP needs them and live as long as the state,
-	 * which then fits in 512 bytes.  NULL is a free slot.
+	 * which then fits in 512 bytes.  NULL: not allocated (yet).
 	 */
 	struct rtsp_media *media[RTSP_MEDIA_MAX];
 	struct rtsp_remap remap[IP_CT_DIR_MAX][RTSP_REMAP_MAX];
@@ -1209,7 +1209,6 @@ struct nf_conntrack_expect *nf_ct_rtsp_expect_alloc(struct nf_conn *ct,
 }
 EXPORT_SYMBOL_GPL(nf_ct_rtsp_expect_alloc);
 
-/* Is @ct's helper ours (under RCU)? */
 /* @ct's helper extension, if the helper is ours (under RCU). */
 static struct nf_conn_help *rtsp_ct_help(const struct nf_conn *ct)
 {
@@ -1222,6 +1221,7 @@ static struct nf_conn_help *rtsp_ct_help(const struct nf_conn *ct)
 	return helper && helper->me == THIS_MODULE ? help : NULL;
 }
 
+/* Is @ct's helper ours (under RCU)? */
 static bool rtsp_ct_ours(const struct nf_conn *ct)
 {
 	return rtsp_ct_help(ct);
@@ -1236,7 +1236,7 @@ static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct)
 	if (!help)
 		return NULL;
 	/* nfct_help_data() without looking the extension up again. */
-	m = (struct nf_ct_rtsp_master *)help->data;
+	m = (void *)help->data;
 	return READ_ONCE(m->conn);
 }
 
@@ -1413,9 +1413,11 @@ static struct rtsp_media *rtsp_media_slot_free(struct rtsp_conn *conn,
 }
 
 /*
- * A free slot for a media port, other than @not; when all are in use the
- * oldest one is reused (the newest SETUP wins).  Behind NAT its media
- * ends with it: a router port is never in use with no session holding it.
+ * A free slot for a media port, other than @not; when all RTSP_MEDIA_MAX
+ * are in use the oldest one is reused (the newest SETUP wins).  Behind NAT
+ * its media ends with it: a router port is never in use with no session
+ * holding it.  NULL when a slot could not be allocated: then nothing is
+ * reused, as the message's own ports may be all there are.
  */
 static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 					  const struct rtsp_media *not)
@@ -1425,6 +1427,9 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 
 	if (md)
 		return md;
+	for (i = 0; i < RTSP_MEDIA_MAX; i++)
+		if (!conn->media[i])
+			return NULL;
 	/*
 	 * Never one of the message's own (it has at most RTSP_MEDIA_MAX
 	 * ports, @not among them): its SETUP would name a port nobody holds.
@@ -1433,14 +1438,9 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 		md = conn->media[conn->next_slot];
 		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
 		/* The second round takes a slot whose gen only looks like it. */
-		if (md && md != not &&
-		    (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
+		if (md != not && (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
 			break;
-		md = NULL;
 	}
-	/* Out of memory, with no slot but @not. */
-	if (!md)
-		return NULL;
 	pr_debug("media port %u: slot reused for a newer SETUP\n",
 		 ntohs(md->port));
 	if (md->owned)
@@ -1458,17 +1458,14 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 			   u32 session)
 {
-	struct rtsp_media *md, *same = NULL;
+	struct rtsp_media *md;
 	unsigned int i;
 
 	/* The same port asked again: its expectation was just replaced. */
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
 		if (md->state != RTSP_MEDIA_FREE && !md->owned &&
-		    md->port == htons(port)) {
-			same = md;
+		    md->port == htons(port))
 			break;
-		}
-	md = same;
 	if (md)
 		rtsp_media_free(md);
 	else
@@ -1489,15 +1486,14 @@ static void rtsp_media_add(struct rtsp_conn *conn, u16 port, u32 cseq,
 
 static bool rtsp_ports_busy(struct net *net, u8 family,
 			    const union nf_inet_addr *addr, const __be16 *p,
-			    unsigned int n)
+			    const u32 *h, unsigned int n)
 {
 	bool busy = false;
 	unsigned int i;
 
 	spin_lock(&rtsp_ports_lock);
 	for (i = 0; i < n && !busy; i++)
-		busy = rtsp_port_busy(net, family, addr, p[i],
-				      rtsp_port_hash(net, addr, p[i]));
+		busy = rtsp_port_busy(net, family, addr, p[i], h[i]);
 	spin_unlock(&rtsp_ports_lock);
 	return busy;
 }
@@ -1529,7 +1525,7 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 	if (md[0] && n > 1)
 		md[1] = rtsp_media_slot_free(conn, md[0]);
 	if (!md[n - 1]) {
-		if (rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, n))
+		if (rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, h, n))
 			return 1;
 		for (i = 0; i < n; i++) {
 			md[i] = rtsp_media_slot(conn, i ? md[0] : NULL);

@@ -2205,15 +2205,26 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	return ret;
 }
 
-/* A SETUP reply names the session its media belongs to. */
-static void rtsp_bind_session(struct rtsp_conn *conn, u32 cseq, u32 session)
+/*
+ * A SETUP reply names the session its media belongs to (the reply to the
+ * SETUP of the same CSeq).  Most replies find no media waiting for one:
+ * their CSeq and Session are hashed only when some is.
+ */
+static void rtsp_bind_session(struct rtsp_conn *conn, const char *buf,
+			      const struct rtsp_msg *msg)
 {
 	struct rtsp_media *md;
+	u32 cseq = 0, session = 0;
 	unsigned int i;
 
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
-		if (md->state != RTSP_MEDIA_FREE && !md->session &&
-		    md->cseq == cseq)
+		if (md->state == RTSP_MEDIA_FREE || md->session)
+			continue;
+		if (!cseq) {
+			cseq = rtsp_hash(buf, &msg->cseq);
+			session = rtsp_hash(buf, &msg->session);
+		}
+		if (md->cseq == cseq)
 			md->session = session;
 	}
 }
@@ -2395,8 +2406,7 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 				      pk->seq + c->msgoff - pk->delta, false);
 	} else if (msg->type == RTSP_MSG_RESPONSE && dir == IP_CT_DIR_REPLY) {
 		if (conn && msg->session.len && msg->cseq.len)
-			rtsp_bind_session(conn, rtsp_hash(c->msg, &msg->cseq),
-					  rtsp_hash(c->msg, &msg->session));
+			rtsp_bind_session(conn, c->msg, msg);
 		if (conn && msg->transport.len)
 			rtsp_reply_alts(c, msg, ct, conn);
 		if (msg->transport.len)

@@ -702,6 +702,16 @@ static bool rtsp_media_live(const struct rtsp_media *md)
 	return md->state == RTSP_MEDIA_FLOWING && rtsp_media_flows(md);
 }
 
+/*
+ * Does EXPECTED @md still hold its router port, if it has one (conn->lock
+ * held: @expires changes only under it too)?  Once the hold is over the
+ * port may be another session's: nothing more may be expected on it.
+ */
+static bool rtsp_media_held(const struct rtsp_media *md)
+{
+	return !md->owned || time_before(jiffies, md->expires);
+}
+
 /* rtsp_ports_lock held. */
 static void rtsp_orphan_del(struct rtsp_orphan *o)
 {
@@ -1437,7 +1447,10 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 	for (i = 0; i < 2 * RTSP_MEDIA_MAX; i++) {
 		md = conn->media[conn->next_slot];
 		conn->next_slot = (conn->next_slot + 1) % RTSP_MEDIA_MAX;
-		/* The second round takes a slot whose gen only looks like it. */
+		/*
+		 * rtsp_next_gen() keeps older slots off the message's gen:
+		 * the second round is only a guard.
+		 */
 		if (md != not && (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
 			break;
 	}
@@ -2056,7 +2069,8 @@ static void rtsp_setup_alts(struct nf_rtsp_msg_ctx *c,
 		pr_debug("SETUP to %.*s: it may send the media too\n",
 			 (int)host.len, c->msg + host.off);
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
-		if (md->state != RTSP_MEDIA_EXPECTED || md->gen != conn->gen)
+		if (md->state != RTSP_MEDIA_EXPECTED || md->gen != conn->gen ||
+		    !rtsp_media_held(md))
 			continue;
 		for (k = 0; k < conn->n_alt; k++)
 			rtsp_expect_media(conn, ct, md, &conn->alt[k], false);
@@ -2105,10 +2119,27 @@ static void rtsp_reply_alts(struct nf_rtsp_msg_ctx *c,
 			 * port's hold (md->expires, from the SETUP): the
 			 * server's replies do not renew that.
 			 */
-			if (md->state == RTSP_MEDIA_EXPECTED && md->cseq == cseq)
+			if (md->state == RTSP_MEDIA_EXPECTED &&
+			    md->cseq == cseq && rtsp_media_held(md))
 				rtsp_expect_media(conn, ct, md, &a, false);
 		}
 	}
+}
+
+/*
+ * A new message: its media slots are those of the new gen.  A slot whose
+ * gen came round to it (a u8, 256 SETUPs ago) is put back one, so that
+ * it is never taken for one of the message's own.
+ */
+static void rtsp_next_gen(struct rtsp_conn *conn)
+{
+	struct rtsp_media *md;
+	unsigned int i;
+
+	conn->gen++;
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md->gen == conn->gen)
+			md->gen--;
 }
 
 /*
@@ -2151,7 +2182,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	if (request && natted && conn)
 		remap = rtsp_remap_find(conn, seq, msg->hdr_len, hash);
 	if (conn)
-		conn->gen++;
+		rtsp_next_gen(conn);
 	n = rtsp_collect_specs(c, msg, ct, request && !remap);
 	c->n_spec = n;
 	if (!n)
@@ -2213,13 +2244,14 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 static void rtsp_bind_session(struct rtsp_conn *conn, const char *buf,
 			      const struct rtsp_msg *msg)
 {
-	struct rtsp_media *md;
 	u32 cseq = 0, session = 0;
+	struct rtsp_media *md;
 	unsigned int i;
 
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state == RTSP_MEDIA_FREE || md->session)
 			continue;
+		/* Not 0 once hashed: the caller saw both headers. */
 		if (!cseq) {
 			cseq = rtsp_hash(buf, &msg->cseq);
 			session = rtsp_hash(buf, &msg->session);
@@ -2279,6 +2311,30 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 }
 
 /*
+ * Hold the router port of FLOWING @md again for a PLAY (conn->lock held):
+ * not when its flows are gone and its hold is over and another session
+ * took the port meanwhile.
+ */
+static bool rtsp_rearm_hold(struct nf_conn *ct, struct rtsp_media *md,
+			    unsigned long timeout)
+{
+	const union nf_inet_addr *addr = rtsp_media_addr(md);
+	struct net *net = nf_ct_net(ct);
+	bool ok = true;
+
+	if (!md->owned)
+		return true;
+	spin_lock(&rtsp_ports_lock);
+	if (!rtsp_media_live(md))
+		ok = !rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
+				     rtsp_port_hash(net, addr, md->port));
+	if (ok)
+		md->expires = jiffies + timeout;
+	spin_unlock(&rtsp_ports_lock);
+	return ok;
+}
+
+/*
  * A PLAY (a seek, a rewind, the end of a PAUSE) may bring the media from
  * another sender, or another source port: a new flow, that the used-up
  * expectation of the SETUP would not let in.  Expect the session's media
@@ -2293,7 +2349,7 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 	unsigned long timeout = min(setup_timeout, RTSP_REARM_TIMEOUT) * HZ;
 	struct rtsp_host_bucket *b = conn->host;
 	bool again[RTSP_MEDIA_MAX] = { };
-	bool refused = false;
+	bool refused = false, taken = false;
 
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_FLOWING ||
@@ -2323,6 +2379,10 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 			}
 			allowed--;
 		}
+		if (!rtsp_rearm_hold(ct, md, timeout)) {
+			taken = true;
+			continue;
+		}
 		if (!rtsp_expect_media(conn, ct, md, NULL, true)) {
 			spin_lock(&rtsp_ports_lock);
 			md->expires = jiffies + timeout;
@@ -2338,6 +2398,9 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		smp_store_release(&conn->pending, 0);
 	if (refused)
 		rtsp_log_bad(ct, "client holds max_per_host expectations",
+			     "PLAY not expected again");
+	if (taken)
+		rtsp_log_bad(ct, "its router port went to another session meanwhile",
 			     "PLAY not expected again");
 }
 

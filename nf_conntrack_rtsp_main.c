@@ -2372,17 +2372,16 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		if (md->state != RTSP_MEDIA_FLOWING ||
 		    (session && md->session && md->session != session))
 			continue;
-		if (!again[i]) {
-			if (!allowed) {
-				refused = true;
-				continue;
-			}
-			allowed--;
+		if (!again[i] && !allowed) {
+			refused = true;
+			continue;
 		}
 		if (!rtsp_rearm_hold(ct, md, timeout)) {
 			taken = true;
 			continue;
 		}
+		if (!again[i])
+			allowed--;
 		if (!rtsp_expect_media(conn, ct, md, NULL, true)) {
 			spin_lock(&rtsp_ports_lock);
 			md->expires = jiffies + timeout;

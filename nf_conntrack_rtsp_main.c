@@ -1262,6 +1262,7 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	__be16 port = exp->tuple.dst.u.udp.port;
 	struct rtsp_sender snd;
 	struct rtsp_conn *conn;
+	struct rtsp_media *md;
 	bool found = false;
 	unsigned int i;
 
@@ -1275,11 +1276,10 @@ void nf_ct_rtsp_media_started(struct nf_conn *child,
 	snd.addr = t->src.u3;
 	snd.port = t->src.u.udp.port;
 	spin_lock_bh(&conn->lock);
-	for (i = 0; i < RTSP_MEDIA_MAX && !found; i++) {
-		struct rtsp_media *md = conn->media[i];
+	for (i = 0; !found && (md = rtsp_media_next(conn, &i)); i++) {
 		bool shift = false;
 
-		if (!md || md->state == RTSP_MEDIA_FREE || md->port != port)
+		if (md->state == RTSP_MEDIA_FREE || md->port != port)
 			continue;
 		found = true;
 		/*

@@ -241,18 +241,16 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 					  t.cp->sep == '-', RTSP_NAT_ATTEMPTS,
 					  rtsp_nat_try_port, rtsp_nat_rnd, &t,
 					  &port);
-		if (err == -ENOMEM) {
-			nf_ct_helper_log(c->skb, ct,
-					 "no memory for the media of client port %u",
-					 t.cp->lo);
-			rtsp_nat_undo(c, i, addr);
-			return NF_DROP;
-		}
 		if (err) {
-			nf_ct_helper_log(c->skb, ct,
-					 "no free router port in %u-%u for client port %u: %d",
-					 port_range.lo, port_range.hi,
-					 t.cp->lo, err);
+			if (err == -ENOMEM)
+				nf_ct_helper_log(c->skb, ct,
+						 "no memory for the media of client port %u",
+						 t.cp->lo);
+			else
+				nf_ct_helper_log(c->skb, ct,
+						 "no free router port in %u-%u for client port %u: %d",
+						 port_range.lo, port_range.hi,
+						 t.cp->lo, err);
 			rtsp_nat_undo(c, i, addr);
 			return NF_DROP;
 		}

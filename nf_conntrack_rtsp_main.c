@@ -3083,6 +3083,39 @@ static void rtsp_restart(struct rtsp_conn *conn, struct nf_conn *ct)
 	}
 }
 
+/*
+ * The payload, where it lies in one piece: in the skb's head, or in one
+ * page fragment that nothing else writes (user or page cache pages could
+ * change under the parser, which reads some bytes twice).  NULL otherwise.
+ */
+static const char *rtsp_skb_data(struct sk_buff *skb, unsigned int off,
+				 unsigned int len)
+{
+	const struct skb_shared_info *sh;
+	unsigned int head = skb_headlen(skb), i, size;
+	const skb_frag_t *f;
+	char *p;
+
+	if (len <= head && off <= head - len)
+		return skb->data + off;
+	if (off < head || skb_has_shared_frag(skb) || skb_zcopy(skb))
+		return NULL;
+	off -= head;
+	sh = skb_shinfo(skb);
+	for (i = 0; i < sh->nr_frags; i++) {
+		f = &sh->frags[i];
+		size = skb_frag_size(f);
+		if (off < size) {
+			if (len > size - off)
+				return NULL;
+			p = skb_frag_address_safe(f);
+			return p ? p + off : NULL;
+		}
+		off -= size;
+	}
+	return NULL;
+}
+
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
@@ -3135,29 +3168,32 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	if (dataoff >= skb->len)
 		return NF_ACCEPT;
 
+	datalen = skb->len - dataoff;
+	dptr = rtsp_skb_data(skb, dataoff, datalen);
 	/*
 	 * Skip the server's media interleaved in the control connection
 	 * before copying.  The client's goes through its stream, whose
 	 * message starts must all be known (rtsp_lost()).
 	 */
 	if (dir == IP_CT_DIR_REPLY) {
-		first = skb_header_pointer(skb, dataoff, 1, &_first);
+		first = dptr ? (const u8 *)dptr :
+			       skb_header_pointer(skb, dataoff, 1, &_first);
 		if (!first || *first == '$')
 			return NF_ACCEPT;
 	}
 	/* @th may point into the head that skb_linearize() frees. */
 	pk.seq = ntohl(th->seq);
 	pk.ack = ntohl(th->ack_seq);
-	datalen = skb->len - dataoff;
 	nat = rcu_dereference(nf_nat_rtsp_hooks);
 	pk.natted = nat && (ct->status & IPS_NAT_MASK);
 
 	/*
-	 * Paged skbs are the norm.  A message-sized payload is copied to this
-	 * CPU's buffer (with BH off, so nothing else here can use it); only
-	 * a rewrite makes the skb linear (nf_nat_mangle_tcp_packet() does,
-	 * and the NAT helper then points dptr at the skb).  Bigger ones are
-	 * linearized, as the kernel's SIP helper does.
+	 * A payload in one piece is parsed where it is.  Otherwise one up to
+	 * a message's size is copied to this CPU's buffer (with BH off, so
+	 * nothing else here can use it), and a bigger one is linearized, as
+	 * the kernel's SIP helper does.  A rewrite makes the skb linear
+	 * (nf_nat_mangle_tcp_packet() does), and the NAT helper then points
+	 * dptr at the skb.
 	 */
 	local_bh_disable();
 	/* Its message fields are set per message: no 2 KB memset per packet. */
@@ -3166,13 +3202,12 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	c->protoff = protoff;
 	c->dataoff = dataoff;
 	c->delta = 0;
-	if (skb_is_nonlinear(skb) && datalen <= RTSP_BOUNCE_MAX) {
-		dptr = skb_header_pointer(skb, dataoff, datalen,
-					  this_cpu_ptr(rtsp_bounce)->buf);
-	} else if (likely(!skb_linearize(skb))) {
-		dptr = skb->data + dataoff;
-	} else {
-		dptr = NULL;
+	if (!dptr) {
+		if (skb_is_nonlinear(skb) && datalen <= RTSP_BOUNCE_MAX)
+			dptr = skb_header_pointer(skb, dataoff, datalen,
+						  this_cpu_ptr(rtsp_bounce)->buf);
+		else if (likely(!skb_linearize(skb)))
+			dptr = skb->data + dataoff;
 	}
 	if (unlikely(!dptr)) {
 		local_bh_enable();

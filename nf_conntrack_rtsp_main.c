@@ -283,6 +283,7 @@ struct rtsp_conn {
 	bool garbage;			/* lost the client's messages: ignored */
 	u8 gen;				/* of the message being handled */
 	u8 next_slot;			/* in @media, the next one to evict */
+	u8 n_media;			/* @media[0, n_media) are allocated */
 	u8 next_remap[IP_CT_DIR_MAX];	/* in @remap, the next to reuse */
 	u8 n_alt;			/* in @alt */
 	u8 next_alt;			/* in @alt, the next to replace */
@@ -291,8 +292,8 @@ struct rtsp_conn {
 	struct rtsp_stream stream[IP_CT_DIR_MAX];
 	/*
 	 * Media slots (conn->lock): the first is @media0, the others are
-	 * allocated when a SETUP needs them and live as long as the state,
-	 * which then fits in 512 bytes.  NULL: not allocated (yet).
+	 * allocated in turn when a SETUP needs them and live as long as the
+	 * state, which then fits in 512 bytes.
 	 */
 	struct rtsp_media *media[RTSP_MEDIA_MAX];
 	struct rtsp_remap remap[IP_CT_DIR_MAX][RTSP_REMAP_MAX];
@@ -300,16 +301,13 @@ struct rtsp_conn {
 };
 
 /*
- * The first allocated media slot of @conn from *@i on, or NULL: the loops
- * over them (conn->lock held).
+ * Media slot *@i of @conn, or NULL past the allocated ones: the loops over
+ * them (conn->lock held).
  */
 static struct rtsp_media *rtsp_media_next(const struct rtsp_conn *conn,
 					  unsigned int *i)
 {
-	for (; *i < RTSP_MEDIA_MAX; (*i)++)
-		if (conn->media[*i])
-			return conn->media[*i];
-	return NULL;
+	return *i < conn->n_media ? conn->media[*i] : NULL;
 }
 
 /*
@@ -340,15 +338,17 @@ static struct rtsp_host_bucket rtsp_hosts[1 << RTSP_HOSTS_BITS];
 static u32 rtsp_hosts_seed __read_mostly;
 
 /*
- * Every connection state, oldest first.  ctnetlink can take a helper away
- * from a conntrack ("conntrack -U --helper ''"), and then ->destroy never
- * runs for it: each new state looks at the oldest ones, and a work item at
- * all of them every RTSP_GC_INTERVAL, and they free those whose conntrack
- * is gone or no longer ours.
+ * Every connection state.  ctnetlink can take a helper away from a
+ * conntrack ("conntrack -U --helper ''"), and then ->destroy never runs
+ * for it: each new state looks at the next RTSP_CONNS_GC round the list
+ * (a cursor), and a work item at all of them every RTSP_GC_INTERVAL, and
+ * they free those whose conntrack is gone or no longer ours.
  */
 static LIST_HEAD(rtsp_conns);
 static DEFINE_SPINLOCK(rtsp_conns_lock);
 static unsigned int rtsp_conns_n;	/* listed (rtsp_conns_lock) */
+/* The collector's next look: a state's node, or the head (the first). */
+static struct list_head *rtsp_gc_pos = &rtsp_conns;
 /* Walks that let rtsp_conns_lock go with states off the list. */
 static DEFINE_MUTEX(rtsp_conns_walk);
 #define RTSP_CONNS_GC		2
@@ -512,7 +512,7 @@ static void rtsp_conn_free_rcu(struct rcu_head *head)
 	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_ORIGINAL].hold);
 	rtsp_hold_free(conn, conn->stream[IP_CT_DIR_REPLY].hold);
 	nf_ct_put(conn->ct);
-	for (i = 1; i < RTSP_MEDIA_MAX; i++)
+	for (i = 1; i < conn->n_media; i++)
 		kfree(conn->media[i]);
 	kfree(conn);
 }
@@ -901,8 +901,16 @@ static void rtsp_conn_link(struct rtsp_conn *conn)
 	rtsp_conns_n++;
 }
 
+/* @conn leaves rtsp_conns: the collector's cursor moves past it. */
+static void rtsp_gc_pass(struct rtsp_conn *conn)
+{
+	if (rtsp_gc_pos == &conn->all)
+		rtsp_gc_pos = conn->all.next;
+}
+
 static void rtsp_conn_unlink(struct rtsp_conn *conn)
 {
+	rtsp_gc_pass(conn);
 	list_del(&conn->all);
 	conn->listed = false;
 	rtsp_conns_n--;
@@ -1039,12 +1047,12 @@ static void rtsp_conn_release_stale(struct rtsp_conn *conn, bool orphan)
 }
 
 /*
- * List @add (if any, and not released already), then look at the @n (at
- * most RTSP_GC_BATCH) oldest states, under RCU, in the same hold of
- * rtsp_conns_lock (one lock round per new connection): those left behind
- * are unlisted and released after it, the others go to the end of the
- * list.  Returns how many were looked at.  BH off (its callers have it
- * off anyway: a packet's state is taken with BH off).
+ * List @add (if any, and not released already), then look at the next @n
+ * (at most RTSP_GC_BATCH) states from the cursor on, round the list, under
+ * RCU, in the same hold of rtsp_conns_lock (one lock round per new
+ * connection): those left behind are unlisted and released after it.
+ * Returns how many were looked at.  BH off (its callers have it off
+ * anyway: a packet's state is taken with BH off).
  */
 #define RTSP_GC_BATCH		16
 
@@ -1052,21 +1060,29 @@ static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 {
 	struct rtsp_conn *stale[RTSP_GC_BATCH], *conn;
 	unsigned int i, k = 0, seen = 0;
+	struct list_head *pos;
 
 	n = min_t(unsigned int, n, RTSP_GC_BATCH);
 	spin_lock(&rtsp_conns_lock);
 	if (add && !READ_ONCE(add->freeing))
 		rtsp_conn_link(add);
-	/* Each at most once: the live ones stay on the list. */
+	/*
+	 * Each at most once.  A namespace's exit walk may hold listed states
+	 * off the list meanwhile: it can be empty although counted.
+	 */
 	n = min(n, rtsp_conns_n);
 	while (seen < n) {
-		conn = list_first_entry(&rtsp_conns, struct rtsp_conn, all);
+		pos = rtsp_gc_pos;
+		if (pos == &rtsp_conns)
+			pos = pos->next;
+		if (pos == &rtsp_conns)
+			break;
+		rtsp_gc_pos = pos->next;
+		conn = list_entry(pos, struct rtsp_conn, all);
 		seen++;
 		if (rtsp_conn_stale(conn)) {
 			rtsp_conn_unlink(conn);
 			stale[k++] = conn;
-		} else {
-			list_move_tail(&conn->all, &rtsp_conns);
 		}
 	}
 	spin_unlock(&rtsp_conns_lock);
@@ -1128,9 +1144,9 @@ static void rtsp_gc_work_fn(struct work_struct *work)
 }
 
 /*
- * List a new state (under RCU), and look at the RTSP_CONNS_GC oldest
- * (@conn itself, when there are fewer others).  @conn is not listed if
- * released already (->destroy right after it was published).
+ * List a new state (under RCU), and look at the next RTSP_CONNS_GC (@conn
+ * itself, when there are fewer others).  @conn is not listed if released
+ * already (->destroy right after it was published).
  */
 static void rtsp_conn_list(struct rtsp_conn *conn)
 {
@@ -1160,6 +1176,7 @@ static struct rtsp_conn *rtsp_conn_get(struct nf_conn *ct)
 	conn->ct = ct;
 	conn->host = rtsp_host_bucket(ct);
 	conn->media[0] = &conn->media0;
+	conn->n_media = 1;
 	spin_lock_init(&conn->lock);
 	old = cmpxchg(&m->conn, NULL, conn);
 	if (old) {
@@ -1412,14 +1429,13 @@ static struct rtsp_media *rtsp_media_slot_free(struct rtsp_conn *conn,
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
 		if (md->state == RTSP_MEDIA_FREE && md != not)
 			return md;
-	for (i = 1; i < RTSP_MEDIA_MAX; i++) {
-		if (conn->media[i])
-			continue;
-		/* Freed with the state (rtsp_conn_free_rcu()). */
-		conn->media[i] = kzalloc_obj(*md, GFP_ATOMIC);
-		return conn->media[i];
-	}
-	return NULL;
+	if (conn->n_media == RTSP_MEDIA_MAX)
+		return NULL;
+	/* Freed with the state (rtsp_conn_free_rcu()). */
+	md = kzalloc_obj(*md, GFP_ATOMIC);
+	if (md)
+		conn->media[conn->n_media++] = md;
+	return md;
 }
 
 /*
@@ -1437,9 +1453,8 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 
 	if (md)
 		return md;
-	for (i = 0; i < RTSP_MEDIA_MAX; i++)
-		if (!conn->media[i])
-			return NULL;
+	if (conn->n_media < RTSP_MEDIA_MAX)
+		return NULL;
 	/*
 	 * Never one of the message's own (it has at most RTSP_MEDIA_MAX
 	 * ports, @not among them): its SETUP would name a port nobody holds.
@@ -2927,10 +2942,10 @@ static void rtsp_seqadj_forget(struct nf_conn *ct,
  * first byte, at its next segment.  A SYN sent again (the first one's,
  * or the restart's, also once followed) is no new connection.
  */
-static void rtsp_resync(struct nf_conn *ct, enum ip_conntrack_dir dir,
-			const struct tcphdr *th, u32 datalen)
+static void rtsp_resync(struct nf_conn *ct, struct nf_ct_rtsp_master *m,
+			enum ip_conntrack_dir dir, const struct tcphdr *th,
+			u32 datalen)
 {
-	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	const struct ip_ct_tcp *tcp = &ct->proto.tcp;
 	u32 seq = ntohl(th->seq), end = seq + 1 + datalen, isn;
 	bool followed;
@@ -3116,10 +3131,16 @@ static const char *rtsp_skb_data(struct sk_buff *skb, unsigned int off,
 	return NULL;
 }
 
-static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
-		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
+/*
+ * A segment with data (@dataoff in the skb), of an established connection.
+ * Apart from rtsp_help(), whose bare ACKs then do not zero these locals
+ * (CONFIG_INIT_STACK_ALL_ZERO).
+ */
+static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
+			  unsigned int dataoff, const struct tcphdr *th,
+			  struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+			  struct nf_ct_rtsp_master *m)
 {
-	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	const struct nf_nat_rtsp_hooks *nat;
 	struct rtsp_stream *s = NULL, saved;
@@ -3127,46 +3148,11 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	unsigned int ret = NF_ACCEPT;
 	struct rtsp_pkt pk = { };
 	struct rtsp_conn *conn;
-	unsigned int datalen, dataoff;
-	const struct tcphdr *th;
-	struct tcphdr _tcph;
+	unsigned int datalen;
 	const char *dptr;
 	u32 end, off = 0, n;
 	const u8 *first;
 	u8 _first;
-
-	if (ctinfo == IP_CT_NEW) {
-		rtsp_syn(skb, protoff, m);
-		return NF_ACCEPT;
-	}
-	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
-		return NF_ACCEPT;
-	/*
-	 * Going away: the kernel may already have removed this helper's
-	 * expectations, and would not see one made now (nor would our sweep,
-	 * once past the grace period that follows the flag).
-	 */
-	if (READ_ONCE(rtsp_unloading))
-		return NF_ACCEPT;
-
-	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
-	if (!th)
-		return NF_ACCEPT;
-	/* The old connection goes on after a SYN: its adjustment back. */
-	if (unlikely(READ_ONCE(m->moved)) && dir == IP_CT_DIR_ORIGINAL &&
-	    !th->syn) {
-		spin_lock_bh(&ct->lock);
-		rtsp_seqadj_back(ct, m);
-		spin_unlock_bh(&ct->lock);
-	}
-	dataoff = protoff + th->doff * 4;
-	if (unlikely(th->syn)) {
-		rtsp_resync(ct, dir, th,
-			    skb->len > dataoff ? skb->len - dataoff : 0);
-		return NF_ACCEPT;
-	}
-	if (dataoff >= skb->len)
-		return NF_ACCEPT;
 
 	datalen = skb->len - dataoff;
 	dptr = rtsp_skb_data(skb, dataoff, datalen);
@@ -3336,6 +3322,50 @@ adjust:
 	}
 	local_bh_enable();
 	return ret;
+}
+
+static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
+		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
+{
+	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
+	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	const struct tcphdr *th;
+	struct tcphdr _tcph;
+	unsigned int dataoff;
+
+	if (ctinfo == IP_CT_NEW) {
+		rtsp_syn(skb, protoff, m);
+		return NF_ACCEPT;
+	}
+	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
+		return NF_ACCEPT;
+	/*
+	 * Going away: the kernel may already have removed this helper's
+	 * expectations, and would not see one made now (nor would our sweep,
+	 * once past the grace period that follows the flag).
+	 */
+	if (READ_ONCE(rtsp_unloading))
+		return NF_ACCEPT;
+
+	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
+	if (!th)
+		return NF_ACCEPT;
+	/* The old connection goes on after a SYN: its adjustment back. */
+	if (unlikely(READ_ONCE(m->moved)) && dir == IP_CT_DIR_ORIGINAL &&
+	    !th->syn) {
+		spin_lock_bh(&ct->lock);
+		rtsp_seqadj_back(ct, m);
+		spin_unlock_bh(&ct->lock);
+	}
+	dataoff = protoff + th->doff * 4;
+	if (unlikely(th->syn)) {
+		rtsp_resync(ct, m, dir, th,
+			    skb->len > dataoff ? skb->len - dataoff : 0);
+		return NF_ACCEPT;
+	}
+	if (dataoff >= skb->len)
+		return NF_ACCEPT;
+	return rtsp_help_data(skb, protoff, dataoff, th, ct, ctinfo, m);
 }
 
 static int __init rtsp_parse_prefix(char *s)
@@ -3772,6 +3802,7 @@ static void __net_exit rtsp_net_exit_batch(struct list_head *net_exit_list)
 			rtsp_conn_unlink(conn);
 			list_add(&conn->all, &stale);
 		} else {
+			rtsp_gc_pass(conn);
 			list_move_tail(&conn->all, &seen);
 		}
 		rcu_read_unlock();

@@ -566,14 +566,13 @@ static enum rtsp_kin rtsp_kin(const struct nf_conn *a, const struct nf_conn *b)
  * its last use of conn->lock, maybe on another CPU at the same time: the
  * bucket's lock orders them.  A reader still on the node when it is added
  * again walks the bucket anew from its head: it may count twice, never
- * miss one.
+ * miss one.  BH off (all of them have it off).
  */
 static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 {
 	struct rtsp_host_bucket *b = conn->host;
 
-	/* ->destroy may run in process context. */
-	spin_lock_bh(&b->lock);
+	spin_lock(&b->lock);
 	conn->dead |= dead;
 	on &= !conn->dead;
 	if (on != conn->indexed) {
@@ -583,7 +582,7 @@ static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 			hlist_del_rcu(&conn->host_node);
 		WRITE_ONCE(conn->indexed, on);
 	}
-	spin_unlock_bh(&b->lock);
+	spin_unlock(&b->lock);
 }
 
 /* The bucket of a router port, in rtsp_ports[] and in rtsp_orphans[]. */
@@ -916,18 +915,18 @@ static void rtsp_conn_unlink(struct rtsp_conn *conn)
 	rtsp_conns_n--;
 }
 
-/* Out of rtsp_conns, unless the collector took it out first. */
+/* Out of rtsp_conns, unless the collector took it out first (BH off). */
 static void rtsp_conn_unlist(struct rtsp_conn *conn)
 {
-	spin_lock_bh(&rtsp_conns_lock);
+	spin_lock(&rtsp_conns_lock);
 	if (conn->listed)
 		rtsp_conn_unlink(conn);
-	spin_unlock_bh(&rtsp_conns_lock);
+	spin_unlock(&rtsp_conns_lock);
 }
 
 /*
  * Whoever comes first releases @conn, once (the caller keeps it from being
- * freed meanwhile: an RCU section).
+ * freed meanwhile: an RCU section).  The release runs with BH off.
  */
 static bool rtsp_conn_release_begin(struct rtsp_conn *conn)
 {
@@ -953,14 +952,14 @@ static void rtsp_conn_release_rest(struct rtsp_conn *conn, bool orphan)
 	struct rtsp_media *md;
 	unsigned int i;
 
-	spin_lock_bh(&conn->lock);
+	spin_lock(&conn->lock);
 	conn->released = true;
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (orphan)
 			rtsp_media_orphan(md);
 		rtsp_media_free(md);
 	}
-	spin_unlock_bh(&conn->lock);
+	spin_unlock(&conn->lock);
 	rtsp_conn_release_end(conn);
 }
 
@@ -1003,15 +1002,21 @@ static void rtsp_destroy(struct nf_conn *ct)
 	struct nf_ct_rtsp_master *m = nfct_help_data(ct);
 	struct rtsp_conn *conn = xchg(&m->conn, NULL);
 
-	if (!conn || !rtsp_conn_release_begin(conn))
+	if (!conn)
 		return;
+	/* It may run in process context: BH off for the whole release. */
+	local_bh_disable();
+	if (!rtsp_conn_release_begin(conn))
+		goto out;
 	if (!this_cpu_read(rtsp_lookups) && !READ_ONCE(rtsp_unloading)) {
 		rtsp_conn_release_rest(conn, true);
-		return;
+		goto out;
 	}
 	/* Off rtsp_conns: its node is free for the list of releases. */
 	if (llist_add(&conn->release, &rtsp_releases))
 		schedule_work(&rtsp_release_work);
+out:
+	local_bh_enable();
 }
 
 static struct rtsp_conn *rtsp_conn_of(const struct nf_conn *ct);
@@ -1856,8 +1861,10 @@ static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
  */
 static u32 rtsp_head_hash(const char *buf, const struct rtsp_msg *msg)
 {
+	/* Seeded: a client cannot craft another Transport with its hash. */
 	return jhash(buf + msg->transport.off, msg->transport.len,
-		     msg->hdr_len ^ (msg->transport.off << 16)) | 1;
+		     rtsp_hosts_seed ^ msg->hdr_len ^
+		     (msg->transport.off << 16)) | 1;
 }
 
 /* The mapping a NATed SETUP at @seq got before, if it is a retransmission. */

@@ -260,7 +260,7 @@ struct rtsp_stream {
 struct rtsp_conn {
 	union {
 		/* In rtsp_conns from its allocation to its release (@listed). */
-		struct list_head all;
+		struct hlist_node all;
 		/* Then in rtsp_releases, or not. */
 		struct llist_node release;
 		struct rcu_head rcu;		/* after them */
@@ -310,6 +310,12 @@ static struct rtsp_media *rtsp_media_next(const struct rtsp_conn *conn,
 	return *i < conn->n_media ? conn->media[*i] : NULL;
 }
 
+static_assert(RTSP_MEDIA_MAX <= U8_MAX);
+
+/* Callers have BH off: checked on lockdep kernels. */
+#define rtsp_assert_bh_off() \
+	WARN_ON_ONCE(IS_ENABLED(CONFIG_PROVE_LOCKING) && !in_softirq())
+
 /*
  * Our connections that may hold expectations, hashed by client host (an
  * IPv4 address, an IPv6 host_prefix6 prefix: a host has many addresses in
@@ -344,11 +350,11 @@ static u32 rtsp_hosts_seed __read_mostly;
  * (a cursor), and a work item at all of them every RTSP_GC_INTERVAL, and
  * they free those whose conntrack is gone or no longer ours.
  */
-static LIST_HEAD(rtsp_conns);
+static HLIST_HEAD(rtsp_conns);
 static DEFINE_SPINLOCK(rtsp_conns_lock);
 static unsigned int rtsp_conns_n;	/* listed (rtsp_conns_lock) */
-/* The collector's next look: a state's node, or the head (the first). */
-static struct list_head *rtsp_gc_pos = &rtsp_conns;
+/* The collector's next look (rtsp_conns_lock): a state's, NULL: the first. */
+static struct hlist_node *rtsp_gc_pos;
 /* Walks that let rtsp_conns_lock go with states off the list. */
 static DEFINE_MUTEX(rtsp_conns_walk);
 #define RTSP_CONNS_GC		2
@@ -572,6 +578,7 @@ static void rtsp_host_index(struct rtsp_conn *conn, bool on, bool dead)
 {
 	struct rtsp_host_bucket *b = conn->host;
 
+	rtsp_assert_bh_off();
 	spin_lock(&b->lock);
 	conn->dead |= dead;
 	on &= !conn->dead;
@@ -895,7 +902,7 @@ static void rtsp_media_free(struct rtsp_media *md)
 /* rtsp_conns_lock held. */
 static void rtsp_conn_link(struct rtsp_conn *conn)
 {
-	list_add_tail(&conn->all, &rtsp_conns);
+	hlist_add_head(&conn->all, &rtsp_conns);
 	conn->listed = true;
 	rtsp_conns_n++;
 }
@@ -910,7 +917,7 @@ static void rtsp_gc_pass(struct rtsp_conn *conn)
 static void rtsp_conn_unlink(struct rtsp_conn *conn)
 {
 	rtsp_gc_pass(conn);
-	list_del(&conn->all);
+	hlist_del(&conn->all);
 	conn->listed = false;
 	rtsp_conns_n--;
 }
@@ -918,6 +925,7 @@ static void rtsp_conn_unlink(struct rtsp_conn *conn)
 /* Out of rtsp_conns, unless the collector took it out first (BH off). */
 static void rtsp_conn_unlist(struct rtsp_conn *conn)
 {
+	rtsp_assert_bh_off();
 	spin_lock(&rtsp_conns_lock);
 	if (conn->listed)
 		rtsp_conn_unlink(conn);
@@ -952,6 +960,7 @@ static void rtsp_conn_release_rest(struct rtsp_conn *conn, bool orphan)
 	struct rtsp_media *md;
 	unsigned int i;
 
+	rtsp_assert_bh_off();
 	spin_lock(&conn->lock);
 	conn->released = true;
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
@@ -1065,25 +1074,23 @@ static unsigned int rtsp_conns_gc(struct rtsp_conn *add, unsigned int n)
 {
 	struct rtsp_conn *stale[RTSP_GC_BATCH], *conn;
 	unsigned int i, k = 0, seen = 0;
-	struct list_head *pos;
+	struct hlist_node *pos;
 
 	n = min_t(unsigned int, n, RTSP_GC_BATCH);
 	spin_lock(&rtsp_conns_lock);
 	if (add && !READ_ONCE(add->freeing))
 		rtsp_conn_link(add);
 	/*
-	 * Each at most once.  A namespace's exit walk may hold listed states
-	 * off the list meanwhile: it can be empty although counted.
+	 * No more than are listed.  A namespace's exit walk may hold listed
+	 * states off the list meanwhile: it can be empty although counted.
 	 */
 	n = min(n, rtsp_conns_n);
 	while (seen < n) {
-		pos = rtsp_gc_pos;
-		if (pos == &rtsp_conns)
-			pos = pos->next;
-		if (pos == &rtsp_conns)
+		pos = rtsp_gc_pos ?: rtsp_conns.first;
+		if (!pos)
 			break;
 		rtsp_gc_pos = pos->next;
-		conn = list_entry(pos, struct rtsp_conn, all);
+		conn = hlist_entry(pos, struct rtsp_conn, all);
 		seen++;
 		if (rtsp_conn_stale(conn)) {
 			rtsp_conn_unlink(conn);
@@ -1115,7 +1122,7 @@ static void rtsp_gc_work_fn(struct work_struct *work)
 	unsigned int i, n;
 	bool more;
 
-	/* Each state once per run, RTSP_GC_BATCH at a time. */
+	/* As many looks as states, RTSP_GC_BATCH at a time. */
 	spin_lock_bh(&rtsp_conns_lock);
 	n = rtsp_conns_n;
 	spin_unlock_bh(&rtsp_conns_lock);
@@ -1142,7 +1149,7 @@ static void rtsp_gc_work_fn(struct work_struct *work)
 	more = rtsp_orphans_n;
 	spin_unlock_bh(&rtsp_ports_lock);
 	spin_lock_bh(&rtsp_conns_lock);
-	more |= !list_empty(&rtsp_conns);
+	more |= !hlist_empty(&rtsp_conns);
 	spin_unlock_bh(&rtsp_conns_lock);
 	if (more)
 		rtsp_gc_kick();
@@ -1861,7 +1868,7 @@ static bool rtsp_spec_wants_udp(const struct rtsp_tspec *spec)
  */
 static u32 rtsp_head_hash(const char *buf, const struct rtsp_msg *msg)
 {
-	/* Seeded: a client cannot craft another Transport with its hash. */
+	/* Seeded: harder for a client to craft a Transport with its hash. */
 	return jhash(buf + msg->transport.off, msg->transport.len,
 		     rtsp_hosts_seed ^ msg->hdr_len ^
 		     (msg->transport.off << 16)) | 1;
@@ -3120,7 +3127,9 @@ static const char *rtsp_skb_data(struct sk_buff *skb, unsigned int off,
 
 	if (len <= head && off <= head - len)
 		return skb->data + off;
-	if (off < head || skb_has_shared_frag(skb) || skb_zcopy(skb))
+	/* A highmem page has no address of its own to keep. */
+	if (IS_ENABLED(CONFIG_HIGHMEM) || off < head ||
+	    skb_has_shared_frag(skb) || skb_zcopy(skb))
 		return NULL;
 	off -= head;
 	sh = skb_shinfo(skb);
@@ -3140,8 +3149,8 @@ static const char *rtsp_skb_data(struct sk_buff *skb, unsigned int off,
 
 /*
  * A segment with data (@dataoff in the skb), of an established connection.
- * Apart from rtsp_help(), whose bare ACKs then do not zero these locals
- * (CONFIG_INIT_STACK_ALL_ZERO).
+ * Its locals are declared here, not in rtsp_help(): bare ACKs then do not
+ * zero them (CONFIG_INIT_STACK_ALL_ZERO zeroes them where declared).
  */
 static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 			  unsigned int dataoff, const struct tcphdr *th,
@@ -3160,6 +3169,7 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 	u32 end, off = 0, n;
 	const u8 *first;
 	u8 _first;
+	bool bh;
 
 	datalen = skb->len - dataoff;
 	dptr = rtsp_skb_data(skb, dataoff, datalen);
@@ -3186,9 +3196,11 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 	 * nothing else here can use it), and a bigger one is linearized, as
 	 * the kernel's SIP helper does.  A rewrite makes the skb linear
 	 * (nf_nat_mangle_tcp_packet() does), and the NAT helper then points
-	 * dptr at the skb.
+	 * dptr at the skb.  Forwarded packets come in softirq, BH off already.
 	 */
-	local_bh_disable();
+	bh = !in_softirq();
+	if (bh)
+		local_bh_disable();
 	/* Its message fields are set per message: no 2 KB memset per packet. */
 	c = &this_cpu_ptr(rtsp_bounce)->c;
 	c->skb = skb;
@@ -3203,7 +3215,8 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 			dptr = skb->data + dataoff;
 	}
 	if (unlikely(!dptr)) {
-		local_bh_enable();
+		if (bh)
+			local_bh_enable();
 		nf_ct_helper_log(skb, ct, "cannot linearize packet");
 		return NF_DROP;
 	}
@@ -3327,7 +3340,8 @@ adjust:
 			     "dropped");
 		ret = NF_DROP;
 	}
-	local_bh_enable();
+	if (bh)
+		local_bh_enable();
 	return ret;
 }
 
@@ -3760,8 +3774,8 @@ static void rtsp_conns_drain(void)
 		rcu_read_lock();
 		local_bh_disable();
 		spin_lock(&rtsp_conns_lock);
-		conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
-						all);
+		conn = hlist_entry_safe(rtsp_conns.first, struct rtsp_conn,
+					all);
 		if (conn)
 			rtsp_conn_unlink(conn);
 		spin_unlock(&rtsp_conns_lock);
@@ -3786,11 +3800,11 @@ static void rtsp_conns_drain(void)
 
 static void __net_exit rtsp_net_exit_batch(struct list_head *net_exit_list)
 {
-	struct rtsp_conn *conn, *tmp;
+	struct hlist_node *n, *last = NULL;
+	struct rtsp_conn *conn;
 	struct rtsp_orphan *o;
-	struct hlist_node *n;
-	LIST_HEAD(stale);
-	LIST_HEAD(seen);
+	HLIST_HEAD(stale);
+	HLIST_HEAD(seen);
 	unsigned int i, k = 0;
 
 	/*
@@ -3801,16 +3815,17 @@ static void __net_exit rtsp_net_exit_batch(struct list_head *net_exit_list)
 	 */
 	mutex_lock(&rtsp_conns_walk);
 	spin_lock_bh(&rtsp_conns_lock);
-	while ((conn = list_first_entry_or_null(&rtsp_conns, struct rtsp_conn,
-						all))) {
+	while ((conn = hlist_entry_safe(rtsp_conns.first, struct rtsp_conn,
+					all))) {
 		rcu_read_lock();
 		if (!check_net(nf_ct_net(conn->ct)) && rtsp_conn_stale(conn) &&
 		    !cmpxchg(&conn->freeing, 0, 1)) {
 			rtsp_conn_unlink(conn);
-			list_add(&conn->all, &stale);
+			hlist_add_head(&conn->all, &stale);
 		} else {
 			rtsp_gc_pass(conn);
-			list_move_tail(&conn->all, &seen);
+			hlist_del(&conn->all);
+			hlist_add_head(&conn->all, &seen);
 		}
 		rcu_read_unlock();
 		if (++k % RTSP_EXIT_CHUNK == 0) {
@@ -3819,10 +3834,19 @@ static void __net_exit rtsp_net_exit_batch(struct list_head *net_exit_list)
 			spin_lock_bh(&rtsp_conns_lock);
 		}
 	}
-	list_splice(&seen, &rtsp_conns);
+	/* @seen back in front (a release may have taken some meanwhile). */
+	hlist_for_each(n, &seen)
+		last = n;
+	if (last) {
+		last->next = rtsp_conns.first;
+		if (last->next)
+			last->next->pprev = &last->next;
+		rtsp_conns.first = seen.first;
+		seen.first->pprev = &rtsp_conns.first;
+	}
 	spin_unlock_bh(&rtsp_conns_lock);
 	mutex_unlock(&rtsp_conns_walk);
-	list_for_each_entry_safe(conn, tmp, &stale, all) {
+	hlist_for_each_entry_safe(conn, n, &stale, all) {
 		rcu_read_lock();
 		local_bh_disable();
 		rtsp_conn_forget(conn);

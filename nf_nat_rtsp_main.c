@@ -192,8 +192,16 @@ static bool rtsp_nat_apply(struct nf_rtsp_msg_ctx *c, struct nf_conn *ct,
 			continue;
 		if (!__nf_nat_mangle_tcp_packet(c->skb, ct, ctinfo, c->protoff,
 						at, e->len, e->rep, e->rep_len,
-						false))
+						false)) {
+			/*
+			 * It may have freed the page the payload was read
+			 * from: nothing reads it after a failure (the packet
+			 * is dropped), and nothing may.
+			 */
+			*c->dptr = NULL;
+			c->msg = NULL;
 			return false;
+		}
 		*c->datalen += e->rep_len - e->len;
 		c->delta += (int)e->rep_len - (int)e->len;
 		/* Mangling made the skb linear, and may have moved it. */
@@ -269,6 +277,10 @@ static unsigned int nf_nat_rtsp_setup(struct nf_rtsp_msg_ctx *c,
 
 		/* A retransmission: the first copy left this spec alone. */
 		if (!c->port[i])
+			continue;
+		/* Its own port, and no destination (Movistar's): nothing. */
+		if (c->port[i] == cp->lo && !c->spec[i].destination.len &&
+		    !c->spec[i].destination_param.len)
 			continue;
 		if (nf_rtsp_plan_spec(&c->plan, c->msg, c->msglen, &c->spec[i],
 				      c->port[i], c->port[i] + cp->hi - cp->lo,

@@ -1926,23 +1926,49 @@ static u16 rtsp_client_port(const struct rtsp_conn *conn, u16 port)
 }
 
 /*
+ * Behind NAT a spec left as it is names router ports: the client's own.
+ * Is one of them held by a session?
+ */
+static bool rtsp_spec_busy(struct nf_conn *ct, const struct rtsp_tspec *spec)
+{
+	const union nf_inet_addr *addr =
+		&ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
+	struct net *net = nf_ct_net(ct);
+	__be16 p[2] = { htons(spec->client.lo), htons(spec->client.hi) };
+	u32 h[2];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		h[i] = rtsp_port_hash(net, addr, p[i]);
+	return rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, h,
+			       p[0] == p[1] ? 1 : 2);
+}
+
+/*
  * Collect the UDP unicast transport specs of a SETUP (or, behind NAT, of
- * its reply) into @c, up to what max_per_host allows.
+ * its reply) into @c, up to what max_per_host allows.  A NATed SETUP
+ * (@nat) must not go out naming router ports it does not hold: *@refuse
+ * when it has a spec that cannot be read, or one not taken (past the
+ * limits) on a port some session holds.
  */
 static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				       const struct rtsp_msg *msg,
-				       struct nf_conn *ct, bool count)
+				       struct nf_conn *ct, bool count,
+				       bool nat, bool *refuse)
 {
-	unsigned int n = 0, ports = 0;
+	unsigned int n = 0, k, ports = 0;
 	struct rtsp_tspec spec;
+	bool past = false;
 	u32 pos = 0;
 	int r;
 
+	*refuse = false;
 	while ((r = nf_rtsp_transport_next(c->msg, msg->transport, &pos,
 					   &spec)) != 0) {
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
 				     nf_rtsp_method_name(msg));
+			*refuse |= nat;
 			continue;
 		}
 		if (!rtsp_spec_wants_udp(&spec))
@@ -1951,10 +1977,16 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		 * wanted more would push out its own.
 		 */
 		ports += rtsp_spec_ports(&spec.client);
-		if (n == RTSP_MAX_SPECS || ports > RTSP_MEDIA_MAX) {
-			rtsp_log_bad(ct, "ignoring transport specs past the first "
-				     __stringify(RTSP_MEDIA_MAX) " ports", "SETUP");
-			break;
+		if (past || n == RTSP_MAX_SPECS || ports > RTSP_MEDIA_MAX) {
+			if (!past)
+				rtsp_log_bad(ct, "ignoring transport specs past the first "
+					     __stringify(RTSP_MEDIA_MAX) " ports",
+					     "SETUP");
+			past = true;
+			if (!nat)
+				break;
+			*refuse |= rtsp_spec_busy(ct, &spec);
+			continue;
 		}
 		c->spec[n] = spec;
 		pr_debug("%s: udp transport, client ports %u-%u\n",
@@ -1966,9 +1998,58 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 	 * Every port counts against max_per_host, the specs of this SETUP
 	 * included: its ports are not in the table yet.
 	 */
-	if (count && n)
-		n = rtsp_host_admit(c, ct, n);
+	if (count && n) {
+		k = rtsp_host_admit(c, ct, n);
+		while (nat && n > k)
+			*refuse |= rtsp_spec_busy(ct, &c->spec[--n]);
+		n = k;
+	}
 	return n;
+}
+
+/*
+ * A retransmitted SETUP gets its first copy's router ports only while its
+ * session holds each of them still, for the same client port: they may
+ * have been given back (TEARDOWN) and taken by another session since, or
+ * the "retransmission" may carry other specs.
+ */
+static bool rtsp_port_held(const struct rtsp_conn *conn, u16 port,
+			   u16 client)
+{
+	const struct rtsp_media *md;
+	unsigned int i;
+
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md->owned && md->state != RTSP_MEDIA_FREE &&
+		    md->port == htons(port) && md->client_port == htons(client))
+			return true;
+	return false;
+}
+
+static bool rtsp_remap_held(const struct rtsp_conn *conn,
+			    const struct rtsp_remap *r,
+			    const struct nf_rtsp_msg_ctx *c)
+{
+	const struct rtsp_ports *cp;
+	unsigned int i;
+
+	for (i = 0; i < RTSP_MAX_SPECS; i++) {
+		if (i >= c->n_spec) {
+			if (r->port[i])
+				return false;
+			continue;
+		}
+		/* Left as it was by the first copy: so it is again. */
+		if (!r->port[i])
+			continue;
+		cp = &c->spec[i].client;
+		if (!rtsp_port_held(conn, r->port[i], cp->lo) ||
+		    (cp->hi != cp->lo &&
+		     !rtsp_port_held(conn, r->port[i] + cp->hi - cp->lo,
+				     cp->hi)))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -2185,6 +2266,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	bool request = msg->type == RTSP_MSG_REQUEST;
 	unsigned int i, n, n_port, ret = NF_ACCEPT;
 	struct rtsp_remap *remap = NULL;
+	bool refuse;
 	u32 hash = 0;
 
 	if (!request && (!natted || !conn || !conn->remapped ||
@@ -2212,8 +2294,16 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 		remap = rtsp_remap_find(conn, seq, msg->hdr_len, hash);
 	if (conn)
 		rtsp_next_gen(conn);
-	n = rtsp_collect_specs(c, msg, ct, request && !remap);
+	n = rtsp_collect_specs(c, msg, ct, request && !remap,
+			       request && natted, &refuse);
 	c->n_spec = n;
+	/* One Transport header is read: another would go out as it is. */
+	if (refuse || (request && natted && msg->n_transport > 1)) {
+		rtsp_log_bad(ct, "NATed SETUP whose Transport names router ports not its own",
+			     "dropped");
+		ret = NF_DROP;
+		goto out;
+	}
 	if (!n)
 		return NF_ACCEPT;
 
@@ -2231,6 +2321,13 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 			return NF_DROP;
 		}
 		if (remap) {
+			if (!rtsp_remap_held(conn, remap, c)) {
+				rtsp_log_bad(ct,
+					     "SETUP sent again, its router ports no longer its session's",
+					     "dropped");
+				ret = NF_DROP;
+				goto out;
+			}
 			memcpy(c->port, remap->port, sizeof(c->port));
 			c->reuse = true;
 		}
@@ -2256,6 +2353,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	}
 	if (request && ret == NF_ACCEPT && conn && !remap && !conn->released)
 		rtsp_setup_alts(c, msg, ct, conn);
+out:
 	if (conn && conn->pending)
 		/* Its expectations now count for themselves. */
 		smp_store_release(&conn->pending, 0);

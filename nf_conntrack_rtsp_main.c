@@ -1926,39 +1926,19 @@ static u16 rtsp_client_port(const struct rtsp_conn *conn, u16 port)
 }
 
 /*
- * Behind NAT a spec left as it is names router ports: the client's own.
- * Is one of them held by a session?
- */
-static bool rtsp_spec_busy(struct nf_conn *ct, const struct rtsp_tspec *spec)
-{
-	const union nf_inet_addr *addr =
-		&ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3;
-	struct net *net = nf_ct_net(ct);
-	__be16 p[2] = { htons(spec->client.lo), htons(spec->client.hi) };
-	u32 h[2];
-	unsigned int i;
-
-	for (i = 0; i < 2; i++)
-		h[i] = rtsp_port_hash(net, addr, p[i]);
-	return rtsp_ports_busy(net, nf_ct_l3num(ct), addr, p, h,
-			       p[0] == p[1] ? 1 : 2);
-}
-
-/*
  * Collect the UDP unicast transport specs of a SETUP (or, behind NAT, of
  * its reply) into @c, up to what max_per_host allows.  A NATed SETUP
- * (@nat) must not go out naming router ports it does not hold: *@refuse
- * when it has a spec that cannot be read, or one not taken (past the
- * limits) on a port some session holds.
+ * (@nat) must not go out naming router ports it does not hold: a spec
+ * left as it is would name the client's own.  *@refuse when it has a
+ * spec that cannot be read, or one not taken (past the limits).
  */
 static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				       const struct rtsp_msg *msg,
 				       struct nf_conn *ct, bool count,
 				       bool nat, bool *refuse)
 {
-	unsigned int n = 0, k, ports = 0;
+	unsigned int n = 0, ports = 0;
 	struct rtsp_tspec spec;
-	bool past = false;
 	u32 pos = 0;
 	int r;
 
@@ -1968,7 +1948,9 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
 				     nf_rtsp_method_name(msg));
-			*refuse |= nat;
+			*refuse = nat;
+			if (nat)
+				return 0;
 			continue;
 		}
 		if (!rtsp_spec_wants_udp(&spec))
@@ -1977,16 +1959,11 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		 * wanted more would push out its own.
 		 */
 		ports += rtsp_spec_ports(&spec.client);
-		if (past || n == RTSP_MAX_SPECS || ports > RTSP_MEDIA_MAX) {
-			if (!past)
-				rtsp_log_bad(ct, "ignoring transport specs past the first "
-					     __stringify(RTSP_MEDIA_MAX) " ports",
-					     "SETUP");
-			past = true;
-			if (!nat)
-				break;
-			*refuse |= rtsp_spec_busy(ct, &spec);
-			continue;
+		if (n == RTSP_MAX_SPECS || ports > RTSP_MEDIA_MAX) {
+			rtsp_log_bad(ct, "ignoring transport specs past the first "
+				     __stringify(RTSP_MEDIA_MAX) " ports", "SETUP");
+			*refuse = nat;
+			return nat ? 0 : n;
 		}
 		c->spec[n] = spec;
 		pr_debug("%s: udp transport, client ports %u-%u\n",
@@ -1999,20 +1976,14 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 	 * included: its ports are not in the table yet.
 	 */
 	if (count && n) {
-		k = rtsp_host_admit(c, ct, n);
-		while (nat && n > k)
-			*refuse |= rtsp_spec_busy(ct, &c->spec[--n]);
-		n = k;
+		ports = rtsp_host_admit(c, ct, n);
+		*refuse = nat && ports < n;
+		n = ports;
 	}
 	return n;
 }
 
-/*
- * A retransmitted SETUP gets its first copy's router ports only while its
- * session holds each of them still, for the same client port: they may
- * have been given back (TEARDOWN) and taken by another session since, or
- * the "retransmission" may carry other specs.
- */
+/* Does @conn hold router port @port, still, for client port @client? */
 static bool rtsp_port_held(const struct rtsp_conn *conn, u16 port,
 			   u16 client)
 {
@@ -2021,11 +1992,18 @@ static bool rtsp_port_held(const struct rtsp_conn *conn, u16 port,
 
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
 		if (md->owned && md->state != RTSP_MEDIA_FREE &&
-		    md->port == htons(port) && md->client_port == htons(client))
+		    md->port == htons(port) &&
+		    md->client_port == htons(client) && rtsp_media_live(md))
 			return true;
 	return false;
 }
 
+/*
+ * A retransmitted SETUP gets its first copy's router ports only while its
+ * session holds each of them still, for the same client port: they may
+ * have been given back (TEARDOWN) or their hold may be over, and another
+ * session have them now; or the "retransmission" may carry other specs.
+ */
 static bool rtsp_remap_held(const struct rtsp_conn *conn,
 			    const struct rtsp_remap *r,
 			    const struct nf_rtsp_msg_ctx *c)
@@ -2034,14 +2012,14 @@ static bool rtsp_remap_held(const struct rtsp_conn *conn,
 	unsigned int i;
 
 	for (i = 0; i < RTSP_MAX_SPECS; i++) {
+		/* Its first copy had every spec taken, and only these. */
 		if (i >= c->n_spec) {
 			if (r->port[i])
 				return false;
 			continue;
 		}
-		/* Left as it was by the first copy: so it is again. */
 		if (!r->port[i])
-			continue;
+			return false;
 		cp = &c->spec[i].client;
 		if (!rtsp_port_held(conn, r->port[i], cp->lo) ||
 		    (cp->hi != cp->lo &&
@@ -2299,7 +2277,8 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	c->n_spec = n;
 	/* One Transport header is read: another would go out as it is. */
 	if (refuse || (request && natted && msg->n_transport > 1)) {
-		rtsp_log_bad(ct, "NATed SETUP whose Transport names router ports not its own",
+		rtsp_log_bad(ct,
+			     "NATed SETUP with a Transport not all rewritten (unreadable or untaken spec, second header)",
 			     "dropped");
 		ret = NF_DROP;
 		goto out;
@@ -2587,7 +2566,16 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 			rtsp_teardown(conn, ct, rtsp_hash(c->msg, &msg->session));
 		if (msg->method == RTSP_METHOD_PLAY && conn)
 			rtsp_rearm(conn, ct, rtsp_hash(c->msg, &msg->session));
-		if (msg->method != RTSP_METHOD_SETUP || !msg->transport.len)
+		if (msg->method != RTSP_METHOD_SETUP)
+			return NF_ACCEPT;
+		/* Behind NAT a Transport header that is not read is refused. */
+		if (pk->natted && msg->n_transport > 1) {
+			rtsp_log_bad(ct,
+				     "NATed SETUP with a Transport not all rewritten (unreadable or untaken spec, second header)",
+				     "dropped");
+			return NF_DROP;
+		}
+		if (!msg->transport.len)
 			return NF_ACCEPT;
 		pr_debug("SETUP, Transport: %.*s\n", (int)msg->transport.len,
 			 c->msg + msg->transport.off);

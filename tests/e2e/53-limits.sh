@@ -148,7 +148,8 @@ check "flood of 160 single-port SETUPs: decoder 2 holds $held <= $BOUND expectat
 check "flood: decoder 2 still got expectations (the bound is not zero): $held" \
 	test "$held" -ge $((BOUND / 2))
 # Just under the bound, then one SETUP with 8 RTP/RTCP specs: every port
-# of every spec counts, so the SETUP may add at most one port.
+# of every spec counts, so the SETUP may add at most one port (none: behind
+# NAT a SETUP whose specs cannot all be taken is dropped).
 nse "$NS_RTR" conntrack -D -p tcp -s "$DEC2_4" --dport 554 >/dev/null 2>&1
 check_eq "flood 1's connections deleted: decoder 2 holds no expectation" 0 "$(mine "$DEC2_4")"
 flood f2 --conns $((BOUND - 1)) --setups 1 --final-specs 8 --port-base 40000
@@ -168,9 +169,9 @@ fill=$((BOUND - held))
 		echo "{\"send\": [$(setup "$i" $((27500 + 2 * i)))]}, {\"recv\": 1},"
 	done
 	echo "{\"touch\": \"$W/d1.done\"}, {\"wait\": \"$W/d2.go\"},"
-	echo "{\"send\": [$(setup 100 27600)]}, {\"recv\": 1},"
+	echo "{\"send\": [$(setup 100 27600)]}, {\"recv\": 1, \"timeout\": 8, \"may_fail\": true},"
 	echo "{\"touch\": \"$W/d2.done\"}, {\"wait\": \"$W/d3.go\"},"
-	echo "{\"send\": [$(setup 101 27602)]}, {\"recv\": 1},"
+	echo "{\"recv\": 1, \"timeout\": 100},"
 	echo "{\"touch\": \"$W/d3.done\"}, {\"wait\": \"$W/c1.go\"}, {\"close\": 1}]"
 } >"$W/dec2.json"
 rb_client dec2 "$NS_DEC2" ""
@@ -181,6 +182,8 @@ check_eq "decoder 2 filled up to max_per_host on one more connection" \
 touch "$W/d2.go"
 gate d2.done "$DEC2" dec2
 check "at the bound: one more SETUP gets no expectation" eval "! rb_expect_port 27600"
+# Behind NAT it is not passed on either (its port would not be the
+# session's): the client's TCP sends it again until it is.
 # The flood connection whose SETUP asked for port 40000 holds one.
 sport=$(rb_expect | sed -n 's/.* dport=40000 .*master-dst=[^ ]* sport=\([0-9]*\) .*/\1/p')
 check "found the flood connection holding port 40000 (sport ${sport:-none})" \
@@ -190,8 +193,8 @@ check_eq "that connection deleted: decoder 2 holds one less" \
 	$((BOUND - 1)) "$(mine "$DEC2_4")"
 touch "$W/d3.go"
 gate d3.done "$DEC2" dec2
-check "then the next SETUP is expected (the share went with the connection)" \
-	rb_expect_port 27602
+check "then that SETUP, sent again, is answered and expected (the share went with the connection)" \
+	rb_expect_port 27600
 touch "$W/c1.go"
 
 info "t=$(rb_elapsed "$T0")s: vod_session"

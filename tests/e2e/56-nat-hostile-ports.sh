@@ -158,8 +158,9 @@ info "t=$(rb_elapsed "$T0") s: hostile done"
 # Eight single ports, then a ninth spec whose ports, had the helper stored
 # it past its eight slots, would have landed on its rewrite's length (a
 # write past the array once made the helper parse the same message forever
-# without NAT, and map garbage ports with it). Correct: the first eight
-# are expected, the ninth is not, the reply comes, nothing else happens.
+# without NAT, and map garbage ports with it). Behind NAT the ninth spec,
+# left as it is, would name router ports the session does not hold: the
+# SETUP is dropped (no expectation, no reply), and nothing else happens.
 specs=
 for i in 1 2 3 4 5 6 7 8; do
 	specs+="RTP/AVP;unicast;client_port=2100$i,"
@@ -181,14 +182,17 @@ rb_gate "$W/many.setup" "$MANY" 60000
 rb_expect >"$W/exp3.txt"
 E3=$(exp_ports "$W/exp3.txt")
 info "many specs: expectations: ${E3:-none}"
-check_eq "many specs: its eight single ports are expected" 8 \
+check_eq "many specs: none of its eight single ports is expected" 0 \
 	"$(grep -cE 'proto=17 .*dport=2100[1-8] mask' "$W/exp3.txt")"
-check_eq "many specs: the ninth spec is not" 0 \
+check_eq "many specs: nor the ninth spec" 0 \
 	"$(grep -cE 'proto=17 .*dport=(65142|65535) mask' "$W/exp3.txt")"
+check "many specs: the log says why" eval \
+	"dmesg | grep -q 'NATed SETUP with a Transport not all rewritten'"
 check "many specs: kernel log clean" rb_dmesg_clean
 touch "$W/many.stop"
 wait "$MANY"
-check_eq "many specs: the SETUP was answered" 200 "$(rn_statuses "$W/many.out")"
+check_eq "many specs: the SETUP was not passed on (no answer)" "" \
+	"$(rn_statuses "$W/many.out")"
 
 # --- a normal Movistar session afterwards ----------------------------------------------
 router_count_udp 27336

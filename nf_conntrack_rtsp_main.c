@@ -1930,7 +1930,8 @@ static u16 rtsp_client_port(const struct rtsp_conn *conn, u16 port)
  * its reply) into @c, up to what max_per_host allows.  A NATed SETUP
  * (@nat) must not go out naming router ports it does not hold: a spec
  * left as it is would name the client's own.  *@refuse when it has a
- * spec that cannot be read, or one not taken (past the limits).
+ * spec that cannot be read, one not taken (past the limits), or a
+ * client_port= in a spec it does not expect (multicast, TCP).
  */
 static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				       const struct rtsp_msg *msg,
@@ -1953,8 +1954,14 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 				return 0;
 			continue;
 		}
-		if (!rtsp_spec_wants_udp(&spec))
+		if (!rtsp_spec_wants_udp(&spec)) {
+			/* Multicast, TCP...: a server may read it all the same. */
+			if (nat && spec.client.val.len) {
+				*refuse = true;
+				return 0;
+			}
 			continue;
+		}
 		/* A connection remembers RTSP_MEDIA_MAX ports: a SETUP that
 		 * wanted more would push out its own.
 		 */

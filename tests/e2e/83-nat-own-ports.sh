@@ -60,6 +60,9 @@
 #         it passes unchanged (CSeq 94).
 # twohdr  a NATed SETUP with two Transport headers (27434, 27436) is
 #         dropped (CSeq 95); control: one header (27446) passes (CSeq 96).
+# notours  a multicast spec (CSeq 98) and a TCP interleaved one (CSeq 99)
+#         that carry client_port=: not expected, but a server may read
+#         the port all the same: dropped.
 #
 # Without bb44d94 (nf_conntrack_rtsp_main.c reverted): "replay" FAILs (the
 # VoD manager gets A's SETUP with B's router port 27400, no log line, the
@@ -368,7 +371,9 @@ S=$E2E_WORK/shots
 		"$(sk_msg SETUP 94 "Transport: $TR;client_port=27444")" \
 		"$(sk_msg SETUP 95 "Transport: $TR;client_port=27434" "Transport: $TR;client_port=27436")" \
 		"$(sk_msg SETUP 96 "Transport: $TR;client_port=27446")" \
-		"$(sk_msg SETUP 97 "Transport: $(specs 21030 27440)")"; do
+		"$(sk_msg SETUP 97 "Transport: $(specs 21030 27440)")" \
+		"$(sk_msg SETUP 98 "Transport: RTP/AVP;multicast;client_port=27450")" \
+		"$(sk_msg SETUP 99 "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;client_port=27452")"; do
 		echo "{\"connect\": \"$VOD4\"}, {\"send\": [$m]},"
 		echo "{\"recv\": 1, \"timeout\": 4, \"may_fail\": true}, {\"close\": 1, \"abort\": true},"
 	done
@@ -392,7 +397,11 @@ check_eq "malformed (control): well-formed, it reaches it unchanged" 27444 "$(sr
 check_eq "twohdr: a SETUP with two Transport headers never reaches the VoD manager" \
 	0 "$(srv_count 95)"
 check_eq "twohdr (control): with one, it reaches it unchanged" 27446 "$(srv_ports 96)"
-check_eq "the replies: none to the dropped SETUPs, 200 to the controls" "0 200 0 200 0 200 0" \
+check_eq "notours: a multicast spec with client_port= never reaches the VoD manager" \
+	0 "$(srv_count 98)"
+check_eq "notours: a TCP spec with client_port= never reaches it either" \
+	0 "$(srv_count 99)"
+check_eq "the replies: none to the dropped SETUPs, 200 to the controls" "0 200 0 200 0 200 0 0 0" \
 	"$(rn_statuses "$S.out")"
 check "the log says \"$OWN_MSG\" for $DEC4" \
 	test "$(logged "$OWN_MSG" "$DEC4")" -ge $((olog0 + 3))

@@ -1949,17 +1949,14 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		if (r < 0) {
 			rtsp_log_bad(ct, "ignoring a malformed transport spec",
 				     nf_rtsp_method_name(msg));
-			*refuse = nat;
 			if (nat)
-				return 0;
+				goto refuse;
 			continue;
 		}
 		if (!rtsp_spec_wants_udp(&spec)) {
 			/* Multicast, TCP...: a server may read it all the same. */
-			if (nat && spec.client.val.len) {
-				*refuse = true;
-				return 0;
-			}
+			if (nat && spec.client.val.len)
+				goto refuse;
 			continue;
 		}
 		/* A connection remembers RTSP_MEDIA_MAX ports: a SETUP that
@@ -1969,8 +1966,9 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 		if (n == RTSP_MAX_SPECS || ports > RTSP_MEDIA_MAX) {
 			rtsp_log_bad(ct, "ignoring transport specs past the first "
 				     __stringify(RTSP_MEDIA_MAX) " ports", "SETUP");
-			*refuse = nat;
-			return nat ? 0 : n;
+			if (nat)
+				goto refuse;
+			break;
 		}
 		c->spec[n] = spec;
 		pr_debug("%s: udp transport, client ports %u-%u\n",
@@ -1984,10 +1982,14 @@ static unsigned int rtsp_collect_specs(struct nf_rtsp_msg_ctx *c,
 	 */
 	if (count && n) {
 		ports = rtsp_host_admit(c, ct, n);
-		*refuse = nat && ports < n;
+		if (nat && ports < n)
+			goto refuse;
 		n = ports;
 	}
 	return n;
+refuse:
+	*refuse = true;
+	return 0;
 }
 
 /* Does @conn hold router port @port, still, for client port @client? */

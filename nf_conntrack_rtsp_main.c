@@ -1925,6 +1925,15 @@ static u16 rtsp_client_port(const struct rtsp_conn *conn, u16 port)
 	return 0;
 }
 
+/* A NATed SETUP that would go out naming router ports it does not hold. */
+static unsigned int rtsp_refuse_setup(const struct nf_conn *ct)
+{
+	rtsp_log_bad(ct,
+		     "NATed SETUP with a Transport not all rewritten (unreadable or untaken spec, second header)",
+		     "dropped");
+	return NF_DROP;
+}
+
 /*
  * Collect the UDP unicast transport specs of a SETUP (or, behind NAT, of
  * its reply) into @c, up to what max_per_host allows.  A NATed SETUP
@@ -2286,10 +2295,7 @@ static unsigned int rtsp_walk_specs(struct nf_rtsp_msg_ctx *c,
 	c->n_spec = n;
 	/* One Transport header is read: another would go out as it is. */
 	if (refuse || (request && natted && msg->n_transport > 1)) {
-		rtsp_log_bad(ct,
-			     "NATed SETUP with a Transport not all rewritten (unreadable or untaken spec, second header)",
-			     "dropped");
-		ret = NF_DROP;
+		ret = rtsp_refuse_setup(ct);
 		goto out;
 	}
 	if (!n)
@@ -2578,12 +2584,8 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 		if (msg->method != RTSP_METHOD_SETUP)
 			return NF_ACCEPT;
 		/* Behind NAT a Transport header that is not read is refused. */
-		if (pk->natted && msg->n_transport > 1) {
-			rtsp_log_bad(ct,
-				     "NATed SETUP with a Transport not all rewritten (unreadable or untaken spec, second header)",
-				     "dropped");
-			return NF_DROP;
-		}
+		if (pk->natted && msg->n_transport > 1)
+			return rtsp_refuse_setup(ct);
 		if (!msg->transport.len)
 			return NF_ACCEPT;
 		pr_debug("SETUP, Transport: %.*s\n", (int)msg->transport.len,

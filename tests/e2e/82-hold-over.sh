@@ -226,15 +226,21 @@ flow_ends() {
 	check "$1: ... and is gone" eval "! sk_flow_from $MPEG4 $2"
 }
 
+# played LABEL CLIENT SRC_PORT BURST_LABEL: CLIENT's PLAY brings the MPEG
+# server's N from SRC_PORT, then its PAUSE, then the flow ends.
+played() {
+	sk_act "$2"
+	sk_burst "$4" "$2" "$NS_MPEG" "$MPEG4" "$3" $N $N
+	sk_act "$2"
+	flow_ends "$1" "$3"
+}
+
 echo "--- ctl (control): PAUSE, the flow ends, PLAY: nobody took the port"
 logged0=$(taken_logged)
 if sk_client ctl "$NS_DEC" 27420 play:0.000 pause play:30.000 teardown; then
 	p=${SK_PORT[ctl]}
 	check_eq "ctl: the router port is the client port" 27420 "$p"
-	sk_act ctl
-	sk_burst "ctl: PLAY" ctl "$NS_MPEG" "$MPEG4" 5100 $N $N
-	sk_act ctl
-	flow_ends ctl 5100
+	played ctl ctl 5100 "ctl: PLAY"
 	sk_act ctl
 	rb_snap
 	printf '%s\n' "$RB_SNAP" >"$E2E_WORK/ctl.expect"
@@ -250,10 +256,7 @@ echo "--- taken: A's flow ends, B takes the router port, A's PLAY"
 if sk_client A "$NS_DEC" 27410 play:0.000 pause play:30.000 teardown; then
 	pa=${SK_PORT[A]}
 	check_eq "taken: A's router port is its client port" 27410 "$pa"
-	sk_act A
-	sk_burst "taken: A's PLAY" A "$NS_MPEG" "$MPEG4" 5000 $N $N
-	sk_act A
-	flow_ends taken 5000
+	played taken A 5000 "taken: A's PLAY"
 	if sk_client B "$NS_DEC2" 27410 play:0.000 play:600.000 teardown; then
 		check_eq "taken: B's SETUP reached the VoD manager with A's router port $pa" \
 			"$pa" "${SK_PORT[B]}"

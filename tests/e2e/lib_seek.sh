@@ -26,7 +26,7 @@
 
 SK_URI=${SK_URI:-rtsp://$VOD4/vod}
 SK_SERVER=${SK_SERVER:-$VOD4}
-declare -A SK_PID SK_LPORT SK_DST SK_PORT SK_STEP SK_ACTS
+declare -A SK_PID SK_LPORT SK_DST SK_PORT SK_STEP SK_ACTS SK_MARK SK_CONN
 
 # sk_msg METHOD CSEQ [HEADER...]: a request of session {S0} (none for
 # OPTIONS and SETUP) as a JSON string; its URI is $SK_URI, or for a SETUP
@@ -55,14 +55,21 @@ sk_msg() {
 # manager was given (where the media goes). Files: $E2E_WORK/NAME.*.
 # The client keeps counting until sk_end (or the end of the test).
 sk_client() {
-	local name=$1 ns=$2 port=$3 d=$E2E_WORK/$1 i=0 act cseq=3 line hint=0.0.0.0
+	sk_client_start "$@" && sk_setup_wait "$1" 60000
+}
+
+# sk_client_start NAME NS PORT [ACT...]: as sk_client, without waiting for
+# the SETUP's answer (its client waits up to 120 s for it): for a SETUP the
+# router holds back (dropped, so that TCP sends it again) until it may pass.
+sk_client_start() {
+	local name=$1 ns=$2 port=$3 d=$E2E_WORK/$1 i=0 act cseq=3 hint=0.0.0.0
 	shift 3
 	[[ $SK_SERVER == *:* ]] && hint=::
 	{
 		echo '['
 		echo "{\"connect\": \"$SK_SERVER\"},"
-		echo "{\"send\": [$(sk_msg OPTIONS 1)]}, {\"recv\": 1},"
-		echo "{\"send\": [$(sk_msg SETUP 2 "Transport: MP2T/H2221/UDP;unicast;client_port=$port" "x-mayNotify:")]}, {\"recv\": 1},"
+		echo "{\"send\": [$(sk_msg OPTIONS 1)]}, {\"recv\": 1}, {\"touch\": \"$d.opt\"},"
+		echo "{\"send\": [$(sk_msg SETUP 2 "Transport: MP2T/H2221/UDP;unicast;client_port=$port" "x-mayNotify:")]}, {\"recv\": 1, \"timeout\": 120},"
 		echo "{\"touch\": \"$d.0\"},"
 		for act in "$@"; do
 			i=$((i + 1))
@@ -83,23 +90,82 @@ sk_client() {
 		echo "{\"wait\": \"$d.end\", \"timeout\": 300}"
 		echo ']'
 	} >"$d.json"
-	rm -f "$d".[0-9]* "$d".go.* "$d.end" "$d.udp"
+	rm -f "$d".[0-9]* "$d".go.* "$d.end" "$d.udp" "$d.opt"
 	rn_log_mark
 	bg nse "$ns" "$PY" "$RAW" client --script "$d.json" --listen "$port" \
 		--udp-status "$d.udp" --family-hint "$hint" >"$d.out" 2>"$d.err"
 	SK_PID[$name]=$BG_PID
+	SK_MARK[$name]=$RN_LOG_AT
 	SK_LPORT[$name]=$port
 	SK_STEP[$name]=0
 	SK_ACTS[$name]="$*"
-	if ! rb_gate "$d.0" "$BG_PID" 60000; then
+}
+
+# sk_setup_wait NAME MS: wait up to MS ms for NAME's SETUP to be answered
+# (FAIL and 1 if not); record where the server sends its media.
+sk_setup_wait() {
+	local name=$1 d=$E2E_WORK/$1 line
+
+	if ! rb_gate "$d.0" "${SK_PID[$name]}" "$2"; then
 		fail "$name: SETUP answered" "$(cat "$d.out" "$d.err" 2>/dev/null)"
 		return 1
 	fi
+	RN_LOG_AT=${SK_MARK[$name]}
 	line=$(rn_log_new | grep '"method": "SETUP"' | tail -n1)
 	SK_DST[$name]=$(rn_field peer <<<"$line")
+	SK_CONN[$name]=$(rn_field conn <<<"$line")
 	SK_PORT[$name]=$(rn_field transport <<<"$line" | sed -n 's/.*client_port=\([0-9]*\).*/\1/p')
 	info "$name: the VoD manager sends the media to ${SK_DST[$name]} port ${SK_PORT[$name]}"
 	[ -n "${SK_DST[$name]}" ] && [ -n "${SK_PORT[$name]}" ]
+}
+
+# sk_held LABEL NAME PORT LOGGED: NAME's SETUP (for client port PORT),
+# started with sk_client_start, is held back by the router: once its
+# OPTIONS is answered, the SETUP is not answered within 3 s (its client
+# still waiting), the command LOGGED (the router's log line of the drop)
+# succeeds, and nothing expects PORT.
+sk_held() {
+	local d=$E2E_WORK/$2
+
+	if ! rb_gate "$d.opt" "${SK_PID[$2]}" 60000; then
+		fail "$1: its OPTIONS answered" "$(cat "$d.out" "$d.err" 2>/dev/null)"
+		return 1
+	fi
+	check "$1: its SETUP is not answered within 3 s (held back)" \
+		eval "! rb_gate '$d.0' '${SK_PID[$2]}' 3000 && kill -0 '${SK_PID[$2]}'"
+	check "$1: the router logged the drop" busywait 5000 eval "$4"
+	check "$1: no expectation for udp dport $3" eval "! sk_expect_line $3"
+}
+
+# sk_dropped LABEL NAME LOGGED: decoder NAME does its next act, which the
+# router drops (NAT: the request would make the server stream to a router
+# port that is not the session's): not answered within 3 s, its client
+# still waiting, and the command LOGGED (the router's log line) succeeds.
+# The client then gives up (sk_abandon).
+sk_dropped() {
+	local d=$E2E_WORK/$2 i=$((SK_STEP[$2] + 1))
+
+	SK_STEP[$2]=$i
+	touch "$d.go.$i"
+	check "$1: not answered within 3 s (dropped)" \
+		eval "! rb_gate '$d.$i' '${SK_PID[$2]}' 3000 && kill -0 '${SK_PID[$2]}'"
+	check "$1: the router logged the drop" busywait 5000 eval "$3"
+}
+
+# sk_abandon NAME: decoder NAME's client does the rest of its acts and
+# ends, whatever the router does with them: one of its requests was
+# dropped, it gives up after 10 s (or its TCP got it through later, once
+# the port was free again: dropped is not answered for ever).
+sk_abandon() {
+	local acts i
+
+	read -ra acts <<<"${SK_ACTS[$1]}"
+	for ((i = SK_STEP[$1] + 1; i <= ${#acts[@]}; i++)); do
+		touch "$E2E_WORK/$1.go.$i"
+	done
+	touch "$E2E_WORK/$1.end"
+	wait "${SK_PID[$1]}" 2>/dev/null
+	return 0
 }
 
 # sk_act NAME...: each decoder NAME does its next act (all of them at

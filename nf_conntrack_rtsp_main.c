@@ -2676,6 +2676,23 @@ static void rtsp_lost(struct rtsp_conn *conn, struct nf_conn *ct,
 	rtsp_log_bad(ct, what, "client no longer followed");
 }
 
+/*
+ * Bytes of a client not followed any more go out as they are.  Behind NAT
+ * a SETUP among them would name a router port its session does not hold:
+ * a segment that may carry client_port= (or the start of it, the rest in
+ * the next one) is dropped, whatever its place in the stream.
+ */
+static unsigned int rtsp_unfollowed(const struct nf_conn *ct,
+				    const struct rtsp_pkt *pk,
+				    const char *dptr, u32 datalen)
+{
+	if (!pk->natted || !nf_rtsp_names_client_port(dptr, datalen))
+		return NF_ACCEPT;
+	rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
+		     "dropped");
+	return NF_DROP;
+}
+
 /* Parse and act on the messages of the payload from offset @off on. */
 static unsigned int rtsp_payload(struct nf_rtsp_msg_ctx *c,
 				 struct rtsp_pkt *pk, u32 off,
@@ -3331,6 +3348,7 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 			WRITE_ONCE(m->unseen, true);
 			rtsp_log_bad(ct, "no connection state (no memory, or the connection ends)",
 				     "client not followed");
+			ret = rtsp_unfollowed(ct, &pk, dptr, datalen);
 		} else {
 			ret = rtsp_payload(c, &pk, 0, ct, ctinfo, NULL, NULL);
 		}
@@ -3400,6 +3418,8 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 		goto out;
 	ret = rtsp_payload(c, &pk, off, ct, ctinfo, conn, s);
 out:
+	if (ret == NF_ACCEPT && conn->garbage && dir == IP_CT_DIR_ORIGINAL)
+		ret = rtsp_unfollowed(ct, &pk, dptr, datalen);
 	/* A dropped segment was not seen: its retransmission is parsed. */
 	if (ret != NF_ACCEPT) {
 		saved.hold = s->hold;

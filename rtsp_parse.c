@@ -1025,3 +1025,22 @@ bool nf_rtsp_uri_host(const char *buf, struct rtsp_span uri,
 	*host = (struct rtsp_span){ i, k - i };
 	return true;
 }
+
+bool nf_rtsp_names_client_port(const char *buf, u32 len)
+{
+	static const char word[] = "client_port";
+	u32 i, k, n;
+
+	for (i = 0; i < len; i++) {
+		if (rtspp_lower(buf[i]) != 'c')
+			continue;
+		n = len - i;
+		if (n > sizeof(word) - 1)
+			n = sizeof(word) - 1;
+		for (k = 1; k < n && rtspp_lower(buf[i + k]) == (u8)word[k]; k++)
+			;
+		if (k == n)
+			return true;
+	}
+	return false;
+}

@@ -172,6 +172,13 @@ int nf_rtsp_transport_next(const char *buf, struct rtsp_span val, u32 *pos,
 bool nf_rtsp_uri_host(const char *buf, struct rtsp_span uri,
 		      struct rtsp_span *host);
 
+/*
+ * Do @len bytes at @buf contain "client_port" (in any case), or end with
+ * the start of it ("c" to "client_por": the word may go on in the next
+ * segment)?  For bytes that are not parsed: a server may read them.
+ */
+bool nf_rtsp_names_client_port(const char *buf, u32 len);
+
 /* Upper-case name of a method, "RESPONSE" or "INTERLEAVED"; never NULL. */
 const char *nf_rtsp_method_name(const struct rtsp_msg *msg);
 

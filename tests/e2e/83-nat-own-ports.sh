@@ -64,6 +64,16 @@
 #         that carry client_port=: not expected, but a server may read
 #         the port all the same: dropped.
 #
+# lost    decoder 2's connections that showed bytes that are not RTSP (an
+#         OPTIONS with a header line without ':': the router no longer
+#         follows the client, rtsp_lost()): the connection goes on (a
+#         GET_PARAMETER is answered), but a SETUP naming A's router port
+#         27420 never reaches the VoD manager: whole (CSeq 103), cut in
+#         two segments inside "client_port" (104), or in the very segment
+#         whose bytes are not RTSP (106). Nothing the MPEG server would
+#         send for them reaches A. Without rtsp_unfollowed() the three
+#         reach the VoD manager and A receives their streams.
+#
 # Without bb44d94 (nf_conntrack_rtsp_main.c reverted): "replay" FAILs (the
 # VoD manager gets A's SETUP with B's router port 27400, no log line, the
 # stream it then sends for A reaches B: 2N at B), "held" FAILs (CSeq 83
@@ -88,9 +98,14 @@ N=30
 MPH=/sys/module/nf_conntrack_rtsp/parameters/max_per_host
 REPLAY_MSG="SETUP sent again, its router ports no longer its session's (dropped)"
 OWN_MSG="NATed SETUP with a Transport not all rewritten (unreadable or untaken spec, second header) (dropped)"
+UNF_MSG="client_port= from a client not followed, behind NAT (dropped)"
 TR="MP2T/H2221/UDP;unicast"
 
 rb_setup_nat
+# A's flow must outlive the cases after "held" (the UDP timeout of an
+# unreplied flow is 30 s): it is what holds A's router port.
+nse "$NS_RTR" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=300 \
+	net.netfilter.nf_conntrack_udp_timeout_stream=300
 check "raw RTSP server on the VoD manager" rb_server || e2e_exit
 COST=$(sysctl -n net.core.message_cost)
 check "net_ratelimit off (net.core.message_cost=0)" sysctl -qw net.core.message_cost=0
@@ -407,6 +422,54 @@ check "the log says \"$OWN_MSG\" for $DEC4" \
 	test "$(logged "$OWN_MSG" "$DEC4")" -ge $((olog0 + 3))
 check "the log says \"ignoring a malformed transport spec\" for $DEC4" \
 	test "$(dmesg | grep -cF "ignoring a malformed transport spec (SETUP) on a connection from $DEC4")" -gt "$mlog0"
+
+# --- lost: a client not followed any more names A's router port ------------------------
+echo "--- lost: clients no longer followed (bytes that are not RTSP) send client_port=$H"
+GARB=$(sk_msg OPTIONS 101 "no colon here")
+L=$E2E_WORK/lost
+cat >"$L.json" <<-EOF
+[
+{"connect": "$VOD4"},
+{"send": [$GARB]}, {"recv": 1, "timeout": 10},
+{"send": [$(rn_req GET_PARAMETER 102)]}, {"recv": 1, "timeout": 10},
+{"send": [$(rn_setup "$TR;client_port=$H" 103)]}, {"recv": 1, "timeout": 4, "may_fail": true},
+{"close": 1, "abort": true},
+{"connect": "$VOD4"},
+{"send": [$GARB]}, {"recv": 1, "timeout": 10},
+{"send": [$(rn_setup "$TR;client_port=$H" 104)], "cuts": ["client_port=$H|+9"], "gap": 0.3},
+{"recv": 1, "timeout": 4, "may_fail": true},
+{"close": 1, "abort": true},
+{"connect": "$VOD4"},
+{"send": [$(sk_msg OPTIONS 105 "no colon here"), $(rn_setup "$TR;client_port=$H" 106)]},
+{"recv": 2, "timeout": 4, "may_fail": true},
+{"close": 1, "abort": true},
+{"touch": "$L.done"}
+]
+EOF
+lost0=$(dmesg | grep -cF "(client no longer followed) on a connection from $DEC2_4")
+ulog0=$(logged "$UNF_MSG" "$DEC2_4")
+got0=$(sk_got hA)
+rb_client lost "$NS_DEC2" $H
+rb_gate "$L.done" "$RB_CLI_PID" 90000
+wait "$RB_CLI_PID"
+check "lost: the log says \"client no longer followed\" for $DEC2_4" \
+	test "$(dmesg | grep -cF "(client no longer followed) on a connection from $DEC2_4")" -gt "$lost0"
+check_eq "lost (control): the connection goes on: its GET_PARAMETER is answered" \
+	1 "$(grep -cF '"method": "GET_PARAMETER", "cseq": "102",' "$E2E_WORK/raw.log")"
+check_eq "lost: its SETUP of A's router port $H never reaches the VoD manager" 0 "$(srv_count 103)"
+check_eq "lost: ... nor in two segments, cut inside \"client_port\"" 0 "$(srv_count 104)"
+check_eq "lost: ... nor in the segment whose bytes are not RTSP" 0 "$(srv_count 106)"
+check "lost: the log says \"$UNF_MSG\" for $DEC2_4" \
+	test "$(logged "$UNF_MSG" "$DEC2_4")" -ge $((ulog0 + 3))
+check_eq "lost: the replies: 200, 200, none; 200, none; none" "200 200 0 200 0 0" \
+	"$(rn_statuses "$L.out")"
+check "lost: A's flow from $MPEG4:5000 still holds router port $H" sk_flow_from "$MPEG4" 5000
+told_stream lost 103
+told_stream lost 104
+told_stream lost 106
+nap 0.5
+check_eq "lost: A received nothing more" "$got0" "$(sk_got hA)"
+
 [ -n "${SK_PID[hA]:-}" ] && { sk_act hA; sk_end hA; }
 
 check "kernel log clean" rb_dmesg_clean

@@ -79,6 +79,10 @@ static void walk_transport(const char *buf, struct rtsp_span val)
 		ASSERT(t.cast <= RTSP_CAST_MULTICAST);
 		check_ports(&t.client, lo, hi);
 		check_ports(&t.server, lo, hi);
+		/* What the parser reads a client port from, the scan sees. */
+		if (t.client.lo)
+			ASSERT(nf_rtsp_names_client_port(buf + t.spec.off,
+							 t.spec.len));
 		in_range(t.destination, lo, hi);
 		in_range(t.destination_param, lo, hi);
 		in_range(t.source, lo, hi);
@@ -94,6 +98,27 @@ static void walk_transport(const char *buf, struct rtsp_span val)
 		lo = val.off;
 		hi = val.off + val.len;
 	}
+}
+
+/* nf_rtsp_names_client_port(), spelled out. */
+static bool names_client_port(const char *buf, u32 len)
+{
+	static const char word[] = "client_port";
+	u32 i, k;
+	char c;
+
+	for (i = 0; i < len; i++) {
+		for (k = 0; k < sizeof(word) - 1 && i + k < len; k++) {
+			c = buf[i + k];
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			if (c != word[k])
+				break;
+		}
+		if (k == sizeof(word) - 1 || (k && i + k == len))
+			return true;
+	}
+	return false;
 }
 
 static void check_msg(const char *buf, u32 len, const struct rtsp_msg *m)
@@ -201,5 +226,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 
 	walk_transport(buf, whole);
+	ASSERT(nf_rtsp_names_client_port(buf, len) ==
+	       names_client_port(buf, len));
 	return 0;
 }

@@ -2129,6 +2129,61 @@ TEST(uri_host_in_message)
 	CHECK_SPAN(in, host, "172.26.84.10");
 }
 
+/* Bytes a server may read client_port= from, in one segment or across two. */
+static bool names_cp(const char *s)
+{
+	return nf_rtsp_names_client_port(s, strlen(s));
+}
+
+TEST(names_client_port)
+{
+	static const char word[] = "client_port";
+	static const char alpha[] = "clientCLIENT_por=x";
+	char buf[24], low[24];
+	unsigned int i, k, n, len, seed = 1;
+	bool want;
+
+	CHECK(names_cp("Transport: RTP/AVP;unicast;client_port=5000\r\n"));
+	CHECK(names_cp("CLIENT_PORT=1"));
+	CHECK(names_cp("x;Client_Port"));
+	CHECK(names_cp("c"));
+	CHECK(names_cp("GET_PARAMETER rtsp://a/b RTSP/1.0\r\nX: cl"));
+	CHECK(names_cp("client_por"));
+	CHECK(!names_cp(""));
+	CHECK(!names_cp("client_porx"));
+	CHECK(!names_cp("clientport"));
+	CHECK(!names_cp("client_pot=1"));
+	CHECK(!names_cp("PLAY rtsp://a/b RTSP/1.0\r\nCSeq: 4\r\n\r\n"));
+	CHECK(!nf_rtsp_names_client_port("client_port", 0));
+	CHECK(nf_rtsp_names_client_port("xclient_port", 2));
+
+	/* Wherever "client_port=1" is cut in two, one side is caught. */
+	snprintf(buf, sizeof(buf), "a;%s=1", word);
+	len = strlen(buf);
+	for (i = 0; i <= len; i++)
+		CHECK(nf_rtsp_names_client_port(buf, i) ||
+		      nf_rtsp_names_client_port(buf + i, len - i));
+
+	/* Against a plain reference, on strings of the word's letters. */
+	for (n = 0; n < 200000; n++) {
+		seed = seed * 1103515245 + 12345;
+		len = (seed >> 16) % 16;
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245 + 12345;
+			buf[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+			low[i] = buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i];
+		}
+		buf[len] = low[len] = 0;
+		want = strstr(low, word);
+		for (k = 1; k < sizeof(word) - 1 && k <= len; k++)
+			want |= !strncmp(low + len - k, word, k);
+		if (nf_rtsp_names_client_port(buf, len) != want) {
+			CHECK_EQ(nf_rtsp_names_client_port(buf, len), want);
+			break;
+		}
+	}
+}
+
 int main(void)
 {
 	return unit_main();

@@ -1467,6 +1467,11 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 		return md;
 	if (conn->n_media < RTSP_MEDIA_MAX)
 		return NULL;
+	/* First a media whose flows are gone (rtsp_keepalive() keeps it). */
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++)
+		if (md != not && md->gen != conn->gen &&
+		    md->state == RTSP_MEDIA_FLOWING && !rtsp_media_live(md))
+			goto reuse;
 	/*
 	 * Never one of the message's own (it has at most RTSP_MEDIA_MAX
 	 * ports, @not among them): its SETUP would name a port nobody holds.
@@ -1481,6 +1486,7 @@ static struct rtsp_media *rtsp_media_slot(struct rtsp_conn *conn,
 		if (md != not && (md->gen != conn->gen || i >= RTSP_MEDIA_MAX))
 			break;
 	}
+reuse:
 	pr_debug("media port %u: slot reused for a newer SETUP\n",
 		 ntohs(md->port));
 	if (md->owned)
@@ -2402,7 +2408,10 @@ static bool rtsp_refresh_flow(const struct rtsp_media *md,
 
 /*
  * Any request of the client shows that the session is alive: keep its
- * media flows from timing out while the stream is paused.
+ * media flows from timing out while the stream is paused.  A media whose
+ * flows are gone stays: the server still streams to its port after a
+ * PLAY, which expects it again or, when another session took the port
+ * meanwhile, is dropped (rtsp_rearm()).
  */
 static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 			   struct sk_buff *skb)
@@ -2412,22 +2421,15 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 				    RTSP_MEDIA_TIMEOUT_MAX) * HZ;
 	struct rtsp_media *md;
 	unsigned int i;
-	bool live;
 
 	if (!timeout)
 		return;
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
 		if (md->state != RTSP_MEDIA_FLOWING)
 			continue;
-		live = rtsp_refresh_flow(md, &md->child, skb, timeout);
+		rtsp_refresh_flow(md, &md->child, skb, timeout);
 		if (md->has_prev)
-			live |= rtsp_refresh_flow(md, &md->prev, skb, timeout);
-		/* Gone, and not expected again by a PLAY: the media ended. */
-		if (!live && !time_before(jiffies, md->expires)) {
-			pr_debug("keep-alive: media port %u: flow gone\n",
-				 ntohs(md->port));
-			rtsp_media_end(ct, md);
-		}
+			rtsp_refresh_flow(md, &md->prev, skb, timeout);
 	}
 }
 
@@ -2456,13 +2458,36 @@ static bool rtsp_rearm_hold(struct nf_conn *ct, struct rtsp_media *md,
 }
 
 /*
+ * Is the router port of @md, a media that never flowed, another session's
+ * now (its own hold over)?
+ */
+static bool rtsp_media_taken(struct nf_conn *ct, const struct rtsp_media *md)
+{
+	const union nf_inet_addr *addr = rtsp_media_addr(md);
+	struct net *net = nf_ct_net(ct);
+	bool taken;
+
+	if (!md->owned)
+		return false;
+	spin_lock(&rtsp_ports_lock);
+	taken = !rtsp_media_live(md) &&
+		rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
+			       rtsp_port_hash(net, addr, md->port));
+	spin_unlock(&rtsp_ports_lock);
+	return taken;
+}
+
+/*
  * A PLAY (a seek, a rewind, the end of a PAUSE) may bring the media from
  * another sender, or another source port: a new flow, that the used-up
  * expectation of the SETUP would not let in.  Expect the session's media
  * again, on the same router port, to the same client port, from the
  * senders media_source allows (and the other senders named for it).
+ * Returns whether a router port of the session went to another session
+ * meanwhile: the PLAY would make the server stream into that session's
+ * flow.
  */
-static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
+static bool rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 		       u32 session)
 {
 	struct rtsp_media *md;
@@ -2473,8 +2498,11 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 	bool refused = false, taken = false;
 
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
-		if (md->state != RTSP_MEDIA_FLOWING ||
-		    (session && md->session && md->session != session))
+		if (session && md->session && md->session != session)
+			continue;
+		if (md->state == RTSP_MEDIA_EXPECTED)
+			taken |= rtsp_media_taken(ct, md);
+		if (md->state != RTSP_MEDIA_FLOWING)
 			continue;
 		/* A port not expected now counts for max_per_host, as at SETUP. */
 		again[i] = rtsp_port_expected(ct, md->port);
@@ -2521,7 +2549,8 @@ static void rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 			     "PLAY not expected again");
 	if (taken)
 		rtsp_log_bad(ct, "its router port went to another session meanwhile",
-			     "PLAY not expected again");
+			     "PLAY dropped");
+	return taken;
 }
 
 /*
@@ -2579,8 +2608,9 @@ static unsigned int rtsp_message(struct nf_rtsp_msg_ctx *c,
 			rtsp_keepalive(conn, ct, c->skb);
 		if (msg->method == RTSP_METHOD_TEARDOWN && conn)
 			rtsp_teardown(conn, ct, rtsp_hash(c->msg, &msg->session));
-		if (msg->method == RTSP_METHOD_PLAY && conn)
-			rtsp_rearm(conn, ct, rtsp_hash(c->msg, &msg->session));
+		if (msg->method == RTSP_METHOD_PLAY && conn &&
+		    rtsp_rearm(conn, ct, rtsp_hash(c->msg, &msg->session)))
+			return NF_DROP;
 		if (msg->method != RTSP_METHOD_SETUP)
 			return NF_ACCEPT;
 		/* Behind NAT a Transport header that is not read is refused. */

@@ -20,38 +20,47 @@
 #              setup_timeout): nothing is expected for the port, and
 #              172.26.84.10's N datagrams to it reach nothing
 #              (rtsp_reply_alts(): rtsp_media_held())
-#      flowless  the brief's "flow-less" PLAY: decoder A sets up
-#              client_port=27430 and lets the hold end with no media;
-#              decoder B (192.168.1.201) sets up the same client_port and
-#              gets router port 27430 (what the VoD manager received),
-#              and its stream starts (N). A's PLAY expects nothing (a
-#              media that never flowed is never expected again by a PLAY:
-#              rtsp_rearm() looks at FLOWING media only), the server's
-#              next N reach B too, none A. Not ce4963c's code: it passes
-#              without it too.
-# 2. Reloaded with media_timeout=0 (media_source=any): a PLAY of a session
-#    whose flow is gone (PAUSE, then the flow ends: deleted on the router
-#    as a UDP timeout would end it) and whose hold is over (it ended when
-#    the flow started). media_timeout=0 matters: otherwise the PLAY's own
-#    keep-alive (rtsp_keepalive(), run before rtsp_rearm()) ends such a
-#    media, and its PLAY expects nothing in any case.
+#      flowless  the brief's "flow-less" PLAY (reloaded with
+#              setup_timeout=30: B's hold must outlast its SETUP, PLAY and
+#              first datagrams, which took more than 10 s on the sanitized
+#              kernel): decoder A sets up client_port=27430 and lets the
+#              hold end with no media; decoder B (192.168.1.201) sets up
+#              the same client_port and gets router port 27430 (what the
+#              VoD manager received), and its stream starts (N). A's PLAY
+#              would make the server stream A's session into B's flow: the
+#              router drops it (rtsp_media_taken()), the VoD manager never
+#              gets it, "its router port went to another session
+#              meanwhile (PLAY dropped)"; the server's next N reach B,
+#              none A.
+# 2. Reloaded (media_source=any) with media_timeout=600 (the default),
+#    then again with media_timeout=0: a PLAY of a session whose flow is
+#    gone (PAUSE, then the flow ends: deleted on the router as a UDP
+#    timeout would end it) and whose hold is over (it ended when the flow
+#    started). With 600 the PLAY's own keep-alive (rtsp_keepalive(), run
+#    before rtsp_rearm()) finds the flow gone: the media must stay for the
+#    PLAY (before, it ended there: the ctl PLAY expected nothing, and the
+#    taken PLAY went through to the VoD manager, whose stream would go
+#    into B's flow).
 #      ctl     the control: no other session meanwhile: the PLAY expects
 #              the router port again for the decoder, and the MPEG server
 #              from a new source port reaches it; no log line
 #      taken   decoder A's flow on router port 27410 ends; decoder B sets
 #              up client_port=27410 and gets router port 27410 (the VoD
 #              manager received it), B's stream flows; then A's PLAY
-#              (a resume): nothing expected for A's connection, the
-#              rate-limited "its router port went to another session
-#              meanwhile (PLAY not expected again)" (rtsp_rearm_hold());
-#              then B's PLAY (a seek) expects the port again for B, and
-#              the MPEG server's N from a new source port reach B, not A
+#              (a resume) is dropped: the VoD manager never gets it,
+#              nothing is expected for A's connection, the rate-limited
+#              "its router port went to another session meanwhile (PLAY
+#              dropped)" (rtsp_rearm_hold()); then B's PLAY (a seek)
+#              expects the port again for B, and the MPEG server's N from
+#              a new source port reach B, not A
 #
 # Reverting the checks of ce4963c in rtsp_reply_alts() makes "late" FAIL
 # (the port expected from 172.26.84.10, its N reach the decoder);
 # reverting rtsp_rearm_hold() makes "taken" FAIL (A's connection expects
-# the port, B's seek cannot, the N reach A, no log line). The controls
-# pass either way.
+# the port, B's seek cannot, the N reach A, no log line); letting the
+# PLAY through when rtsp_rearm() says its port was taken makes "flowless"
+# and "taken" FAIL (A's PLAY answered, the VoD manager got it). The
+# controls pass either way.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -67,9 +76,10 @@ load_rtsp_modules
 now_ms T0
 N=30
 ST=10
+STF=30
 P=/sys/module/nf_conntrack_rtsp/parameters
 FIFO=$E2E_WORK/reply.extra
-TAKEN_MSG="its router port went to another session meanwhile (PLAY not expected again)"
+TAKEN_MSG="its router port went to another session meanwhile (PLAY dropped)"
 
 rb_setup_nat
 check "second MPEG server $MPEG2_4" topo_mpeg2 || e2e_exit
@@ -83,6 +93,10 @@ expects() {	# expects PORT REGEX: expectations for udp dport PORT matching REGEX
 	sk_expect_line "$1" | grep -cE -- "$2"
 }
 
+# srv_plays NAME: the PLAYs of decoder NAME's connection the VoD manager got
+srv_plays() {
+	grep -cF "\"conn\": ${SK_CONN[$1]}, \"method\": \"PLAY\"" "$E2E_WORK/raw.log"
+}
 taken_logged() {	# taken_logged: the lines of rtsp_rearm_hold()'s log message
 	dmesg | grep -cF "nf_conntrack_rtsp: $TAKEN_MSG on a connection from"
 }
@@ -182,20 +196,28 @@ fi
 rm -f "$FIFO"
 
 echo "--- flowless: A's hold ends with no media, B takes the port, A's PLAY"
+# B's hold must outlast its SETUP, its PLAY and the first datagrams: on the
+# sanitized kernel that took more than 10 s, and B's expectation (10 s, not
+# re-armed by a PLAY before any media) had timed out.
+check "flowless: reload with setup_timeout=$STF" \
+	eval "nse '$NS_RTR' conntrack -F >/dev/null 2>&1; rb_reload_modules media_source=server setup_timeout=$STF"
 if sk_client fA "$NS_DEC" 27430 play:0.000 teardown; then
 	p=${SK_PORT[fA]}
 	check_eq "flowless: A's router port is its client port" 27430 "$p"
-	busywait $(((ST + 20) * 1000)) eval "! sk_expect_line $p" >/dev/null
+	busywait $(((STF + 20) * 1000)) eval "! sk_expect_line $p" >/dev/null
 	check "flowless: A's expectation timed out with no media" eval "! sk_expect_line $p"
 	nap 1
 	if sk_client fB "$NS_DEC2" 27430 play:0.000 teardown; then
 		check_eq "flowless: B's SETUP reached the VoD manager with router port $p (free again)" \
 			"$p" "${SK_PORT[fB]}"
-		# B's stream starts within its own hold (setup_timeout=10 s
-		# here: slow kernels need it first), then A's PLAY.
+		# B's stream starts within its own hold, then A's PLAY.
 		sk_act fB
+		info "flowless: after B's PLAY (first column: seconds left): $(sk_expect_line "$p")"
 		sk_burst "flowless: the server sends to $p" fB "$NS_VOD" "$VOD4" 48520 $N $N
-		sk_act fA
+		logged0=$(taken_logged)
+		sk_dropped "flowless: A's PLAY, B's router port $p" fA \
+			"dmesg | grep -qF '$TAKEN_MSG on a connection from $DEC4'"
+		check_eq "flowless: ... and it never reached the VoD manager" 0 "$(srv_plays fA)"
 		rb_snap
 		printf '%s\n' "$RB_SNAP" >"$E2E_WORK/flowless.expect"
 		check_eq "flowless: after A's PLAY, no expectation of A's connection for $p" 0 \
@@ -204,19 +226,15 @@ if sk_client fA "$NS_DEC" 27430 play:0.000 teardown; then
 			"$NS_VOD" "$VOD4" 48520 $N $N
 		nap 0.5
 		check_eq "flowless: A received none of them" 0 "$(sk_got fA)"
-		sk_act fA fB
+		sk_act fB
 		sk_end fB
+		sk_abandon fA
+	else
+		sk_end fA
 	fi
-	sk_end fA
 fi
 
 # --- 2. a PLAY after the hold -----------------------------------------------------------
-echo "--- reload: media_timeout=0"
-check "reload nf_conntrack_rtsp with media_timeout=0 (media_source=any)" \
-	eval "nse '$NS_RTR' conntrack -F >/dev/null 2>&1; rb_reload_modules media_timeout=0" ||
-	e2e_exit
-check_eq "media_timeout is 0, media_source any" "0 any" \
-	"$(cat $P/media_timeout) $(cat $P/media_source)"
 
 # flow_ends TAG SRC_PORT: the router's flow from the MPEG server's
 # SRC_PORT ends (as it would after the UDP timeout, with no keep-alive).
@@ -235,59 +253,80 @@ played() {
 	flow_ends "$1" "$3"
 }
 
-echo "--- ctl (control): PAUSE, the flow ends, PLAY: nobody took the port"
-logged0=$(taken_logged)
-if sk_client ctl "$NS_DEC" 27420 play:0.000 pause play:30.000 teardown; then
-	p=${SK_PORT[ctl]}
-	check_eq "ctl: the router port is the client port" 27420 "$p"
-	played ctl ctl 5100 "ctl: PLAY"
-	sk_act ctl
-	rb_snap
-	printf '%s\n' "$RB_SNAP" >"$E2E_WORK/ctl.expect"
-	check_eq "ctl: after the PLAY, $p is expected again for the decoder's connection" 1 \
-		"$(grep -cE "proto=17 .*dport=$p .*master-src=$DEC4 " "$E2E_WORK/ctl.expect")"
-	sk_burst "ctl: after the PLAY, $MPEG4 from a new source port" ctl "$NS_MPEG" "$MPEG4" 5102 $N $N
-	check_eq "ctl: no \"$TAKEN_MSG\" in the log" "$logged0" "$(taken_logged)"
-	sk_act ctl
-	sk_end ctl
-fi
+# part2 MT: part 2 with media_timeout=MT: 600 (the default: each request
+# refreshes the media flows, and once one is gone its media stays for
+# the PLAY) and 0 (nothing refreshed).
+part2() {
+	local M=mt$1 p pa logged0 plays0
 
-echo "--- taken: A's flow ends, B takes the router port, A's PLAY"
-if sk_client A "$NS_DEC" 27410 play:0.000 pause play:30.000 teardown; then
-	pa=${SK_PORT[A]}
-	check_eq "taken: A's router port is its client port" 27410 "$pa"
-	played taken A 5000 "taken: A's PLAY"
-	if sk_client B "$NS_DEC2" 27410 play:0.000 play:600.000 teardown; then
-		check_eq "taken: B's SETUP reached the VoD manager with A's router port $pa" \
-			"$pa" "${SK_PORT[B]}"
-		check_eq "taken: ... expected for B" 1 "$(expects "$pa" "master-src=$DEC2_4 ")"
-		sk_act B
-		sk_burst "taken: B's PLAY" B "$NS_MPEG" "$MPEG4" 5010 $N $N
-		logged0=$(taken_logged)
-		sk_act A
+	echo "--- reload: media_timeout=$1"
+	check "$M: reload nf_conntrack_rtsp with media_timeout=$1 (media_source=any)" \
+		eval "nse '$NS_RTR' conntrack -F >/dev/null 2>&1; rb_reload_modules media_timeout=$1" ||
+		return 1
+	check_eq "$M: media_timeout is $1, media_source any" "$1 any" \
+		"$(cat $P/media_timeout) $(cat $P/media_source)"
+
+	echo "--- $M/ctl (control): PAUSE, the flow ends, PLAY: nobody took the port"
+	logged0=$(taken_logged)
+	if sk_client ctl "$NS_DEC" 27420 play:0.000 pause play:30.000 teardown; then
+		p=${SK_PORT[ctl]}
+		check_eq "$M/ctl: the router port is the client port" 27420 "$p"
+		played "$M/ctl" ctl 5100 "$M/ctl: PLAY"
+		sk_act ctl
 		rb_snap
-		printf '%s\n' "$RB_SNAP" >"$E2E_WORK/taken.expect"
-		check_eq "taken: after A's PLAY, no expectation of A's connection for $pa" 0 \
-			"$(grep -cE "proto=17 .*dport=$pa .*master-src=$DEC4 " "$E2E_WORK/taken.expect")"
-		check "taken: the log says \"$TAKEN_MSG\" for $DEC4" \
-			eval "dmesg | grep -F '$TAKEN_MSG on a connection from $DEC4'"
-		check_eq "taken: ... once" $((logged0 + 1)) "$(taken_logged)"
-		sk_act B
-		rb_snap
-		printf '%s\n' "$RB_SNAP" >>"$E2E_WORK/taken.expect"
-		check_eq "taken: B's seek: $pa expected again, for B's connection" 1 \
-			"$(expects "$pa" "master-src=$DEC2_4 ")"
-		check_eq "taken: ... and for no other connection" 0 \
-			"$(sk_expect_line "$pa" | grep -vc "master-src=$DEC2_4 ")"
-		sk_burst "taken: after both PLAYs, $MPEG4 from a new source port" B \
-			"$NS_MPEG" "$MPEG4" 5020 $N $N
-		nap 0.5
-		check_eq "taken: A received only its own first $N" $N "$(sk_got A)"
-		sk_act A B
-		sk_end B
+		printf '%s\n' "$RB_SNAP" >"$E2E_WORK/ctl.expect"
+		check_eq "$M/ctl: after the PLAY, $p is expected again for the decoder's connection" 1 \
+			"$(grep -cE "proto=17 .*dport=$p .*master-src=$DEC4 " "$E2E_WORK/ctl.expect")"
+		sk_burst "$M/ctl: after the PLAY, $MPEG4 from a new source port" ctl "$NS_MPEG" "$MPEG4" 5102 $N $N
+		check_eq "$M/ctl: no \"$TAKEN_MSG\" in the log" "$logged0" "$(taken_logged)"
+		sk_act ctl
+		sk_end ctl
 	fi
-	sk_end A
-fi
+
+	echo "--- $M/taken: A's flow ends, B takes the router port, A's PLAY"
+	if sk_client A "$NS_DEC" 27410 play:0.000 pause play:30.000 teardown; then
+		pa=${SK_PORT[A]}
+		check_eq "$M/taken: A's router port is its client port" 27410 "$pa"
+		played "$M/taken" A 5000 "$M/taken: A's PLAY"
+		if sk_client B "$NS_DEC2" 27410 play:0.000 play:600.000 teardown; then
+			check_eq "$M/taken: B's SETUP reached the VoD manager with A's router port $pa" \
+				"$pa" "${SK_PORT[B]}"
+			check_eq "$M/taken: ... expected for B" 1 "$(expects "$pa" "master-src=$DEC2_4 ")"
+			sk_act B
+			sk_burst "$M/taken: B's PLAY" B "$NS_MPEG" "$MPEG4" 5010 $N $N
+			logged0=$(taken_logged)
+			plays0=$(srv_plays A)
+			sk_dropped "$M/taken: A's PLAY, B's router port $pa" A \
+				"test \$(taken_logged) -gt $logged0"
+			check_eq "$M/taken: ... and it never reached the VoD manager" "$plays0" "$(srv_plays A)"
+			rb_snap
+			printf '%s\n' "$RB_SNAP" >"$E2E_WORK/taken.expect"
+			check_eq "$M/taken: after A's PLAY, no expectation of A's connection for $pa" 0 \
+				"$(grep -cE "proto=17 .*dport=$pa .*master-src=$DEC4 " "$E2E_WORK/taken.expect")"
+			check "$M/taken: the log says \"$TAKEN_MSG\" for $DEC4" \
+				eval "dmesg | grep -F '$TAKEN_MSG on a connection from $DEC4'"
+			sk_act B
+			rb_snap
+			printf '%s\n' "$RB_SNAP" >>"$E2E_WORK/taken.expect"
+			check_eq "$M/taken: B's seek: $pa expected again, for B's connection" 1 \
+				"$(expects "$pa" "master-src=$DEC2_4 ")"
+			check_eq "$M/taken: ... and for no other connection" 0 \
+				"$(sk_expect_line "$pa" | grep -vc "master-src=$DEC2_4 ")"
+			sk_burst "$M/taken: after both PLAYs, $MPEG4 from a new source port" B \
+				"$NS_MPEG" "$MPEG4" 5020 $N $N
+			nap 0.5
+			check_eq "$M/taken: A received only its own first $N" $N "$(sk_got A)"
+			sk_act B
+			sk_end B
+			sk_abandon A
+		else
+			sk_end A
+		fi
+	fi
+}
+
+part2 600
+part2 0
 
 check "kernel log clean" rb_dmesg_clean
 info "wall time in the VM: $(rb_elapsed "$T0") s"

@@ -246,7 +246,11 @@ struct rtsp_remap {
 /* One direction of the control connection's byte stream. */
 struct rtsp_stream {
 	u32 next_seq;			/* first byte not seen yet */
-	u32 skip;			/* body bytes still to come */
+	/*
+	 * Body bytes still to come; of a client not followed behind NAT, how
+	 * many first bytes of "client_port" its bytes end with.
+	 */
+	u32 skip;
 	u32 held;			/* bytes of a message head in @hold */
 	bool synced;			/* @next_seq is valid */
 	/* A split SETUP was dropped at @next_seq, @holdbacks times. */
@@ -731,16 +735,21 @@ static void rtsp_orphan_del(struct rtsp_orphan *o)
 	kfree(o);
 }
 
-/* Is @port held?  @h is its rtsp_port_hash() (rtsp_ports_lock held). */
+/*
+ * Is @port held, other than by @self's media?  @h is its rtsp_port_hash()
+ * (rtsp_ports_lock held).
+ */
 static bool rtsp_port_busy(struct net *net, u8 family,
-			   const union nf_inet_addr *addr, __be16 port, u32 h)
+			   const union nf_inet_addr *addr, __be16 port, u32 h,
+			   const struct nf_conn *self)
 {
 	const struct rtsp_media *md;
 	struct rtsp_orphan *o;
 	struct hlist_node *tmp;
 
 	hlist_for_each_entry(md, &rtsp_ports[h], port_node)
-		if (md->port == port && nf_ct_l3num(md->master) == family &&
+		if (md->port == port && md->master != self &&
+		    nf_ct_l3num(md->master) == family &&
 		    nf_inet_addr_cmp(rtsp_media_addr(md), addr) &&
 		    net_eq(nf_ct_net(md->master), net) &&
 		    rtsp_media_live(md))
@@ -814,7 +823,7 @@ static int rtsp_orphan_add(struct net *net,
 	spin_lock(&rtsp_ports_lock);
 	/* rtsp_net_exit_batch() takes this lock once it is dying. */
 	if (!check_net(net) ||
-	    (once && rtsp_port_busy(net, o->family, addr, o->port, h))) {
+	    (once && rtsp_port_busy(net, o->family, addr, o->port, h, NULL))) {
 		ret = -EEXIST;
 		goto out;
 	}
@@ -1539,7 +1548,7 @@ static bool rtsp_ports_busy(struct net *net, u8 family,
 
 	spin_lock(&rtsp_ports_lock);
 	for (i = 0; i < n && !busy; i++)
-		busy = rtsp_port_busy(net, family, addr, p[i], h[i]);
+		busy = rtsp_port_busy(net, family, addr, p[i], h[i], NULL);
 	spin_unlock(&rtsp_ports_lock);
 	return busy;
 }
@@ -1582,7 +1591,7 @@ int nf_ct_rtsp_claim(struct nf_rtsp_msg_ctx *c, const union nf_inet_addr *addr,
 
 	spin_lock(&rtsp_ports_lock);
 	for (i = 0; i < n; i++) {
-		if (rtsp_port_busy(net, nf_ct_l3num(ct), addr, p[i], h[i])) {
+		if (rtsp_port_busy(net, nf_ct_l3num(ct), addr, p[i], h[i], NULL)) {
 			spin_unlock(&rtsp_ports_lock);
 			return 1;
 		}
@@ -2450,7 +2459,7 @@ static bool rtsp_rearm_hold(struct nf_conn *ct, struct rtsp_media *md,
 	spin_lock(&rtsp_ports_lock);
 	if (!rtsp_media_live(md))
 		ok = !rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
-				     rtsp_port_hash(net, addr, md->port));
+				     rtsp_port_hash(net, addr, md->port), ct);
 	if (ok)
 		md->expires = jiffies + timeout;
 	spin_unlock(&rtsp_ports_lock);
@@ -2458,8 +2467,8 @@ static bool rtsp_rearm_hold(struct nf_conn *ct, struct rtsp_media *md,
 }
 
 /*
- * Is the router port of @md, a media that never flowed, another session's
- * now (its own hold over)?
+ * Is the router port of @md another connection's session's now (its own
+ * hold over, its flows gone)?
  */
 static bool rtsp_media_taken(struct nf_conn *ct, const struct rtsp_media *md)
 {
@@ -2472,9 +2481,38 @@ static bool rtsp_media_taken(struct nf_conn *ct, const struct rtsp_media *md)
 	spin_lock(&rtsp_ports_lock);
 	taken = !rtsp_media_live(md) &&
 		rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
-			       rtsp_port_hash(net, addr, md->port));
+			       rtsp_port_hash(net, addr, md->port), ct);
 	spin_unlock(&rtsp_ports_lock);
 	return taken;
+}
+
+/*
+ * Would a PLAY of @session make the server stream into another session's
+ * flow?  Any media that flowed counts (the Session header the helper read
+ * may not be the one the server reads); one that never flowed counts
+ * for its own session only (@session 0: any), when none of that
+ * session's flowed (the RTCP port of a server that sends none, a SETUP
+ * that failed stay unflowed).
+ */
+static bool rtsp_play_taken(struct rtsp_conn *conn, struct nf_conn *ct,
+			    u32 session)
+{
+	bool flowed = false, unflowed = false;
+	struct rtsp_media *md;
+	unsigned int i;
+
+	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
+		if (md->state == RTSP_MEDIA_FLOWING) {
+			if (rtsp_media_taken(ct, md))
+				return true;
+			flowed |= !session || !md->session ||
+				  md->session == session;
+		} else if (md->state == RTSP_MEDIA_EXPECTED && md->session &&
+			   (!session || md->session == session)) {
+			unflowed |= rtsp_media_taken(ct, md);
+		}
+	}
+	return unflowed && !flowed;
 }
 
 /*
@@ -2497,12 +2535,15 @@ static bool rtsp_rearm(struct rtsp_conn *conn, struct nf_conn *ct,
 	bool again[RTSP_MEDIA_MAX] = { };
 	bool refused = false, taken = false;
 
+	/* Decided first: a PLAY that is dropped expects nothing again. */
+	if (rtsp_play_taken(conn, ct, session)) {
+		rtsp_log_bad(ct, "its router port went to another session meanwhile",
+			     "PLAY dropped");
+		return true;
+	}
 	for (i = 0; (md = rtsp_media_next(conn, &i)); i++) {
-		if (session && md->session && md->session != session)
-			continue;
-		if (md->state == RTSP_MEDIA_EXPECTED)
-			taken |= rtsp_media_taken(ct, md);
-		if (md->state != RTSP_MEDIA_FLOWING)
+		if (md->state != RTSP_MEDIA_FLOWING ||
+		    (session && md->session && md->session != session))
 			continue;
 		/* A port not expected now counts for max_per_host, as at SETUP. */
 		again[i] = rtsp_port_expected(ct, md->port);
@@ -2709,15 +2750,56 @@ static void rtsp_lost(struct rtsp_conn *conn, struct nf_conn *ct,
 /*
  * Bytes of a client not followed any more go out as they are.  Behind NAT
  * a SETUP among them would name a router port its session does not hold:
- * a segment that may carry client_port= (or the start of it, the rest in
- * the next one) is dropped, whatever its place in the stream.
+ * a segment that completes "client_port" (in any case), alone or after
+ * the start of it that the client's last bytes ended with (@s->skip), is
+ * dropped, and so is one past bytes not seen yet, where the start of the
+ * word could hide.  Without a stream (@s NULL) a segment that ends with
+ * the start of the word is dropped too.
  */
-static unsigned int rtsp_unfollowed(const struct nf_conn *ct,
+/* Any PLAY from a client not followed would stream into another's flow. */
+static bool rtsp_unfollowed_taken(struct rtsp_conn *conn, struct nf_conn *ct)
+{
+	if (!rtsp_play_taken(conn, ct, 0))
+		return false;
+	rtsp_log_bad(ct, "a client not followed whose router port went to another session",
+		     "dropped");
+	return true;
+}
+
+static unsigned int rtsp_unfollowed(struct nf_conn *ct,
 				    const struct rtsp_pkt *pk,
+				    struct rtsp_conn *conn,
+				    struct rtsp_stream *s,
 				    const char *dptr, u32 datalen)
 {
-	if (!pk->natted || !nf_rtsp_names_client_port(dptr, datalen))
+	u32 end = pk->seq + datalen, off = 0, m;
+
+	if (conn && rtsp_unfollowed_taken(conn, ct))
+		return NF_DROP;
+	if (s && s->synced && after(pk->seq, s->next_seq)) {
+		pr_debug("client not followed: segment past a gap dropped\n");
+		return NF_DROP;
+	}
+	m = nf_rtsp_client_port_scan(dptr, datalen, 0);
+	if (m == RTSP_CLIENT_PORT_FOUND || (!s && m))
+		goto drop;
+	if (!s)
 		return NF_ACCEPT;
+	if (s->synced) {
+		if (!after(end, s->next_seq))
+			return NF_ACCEPT;
+		off = s->next_seq - pk->seq;
+	} else {
+		s->skip = 0;
+	}
+	m = nf_rtsp_client_port_scan(dptr + off, datalen - off, s->skip);
+	if (m == RTSP_CLIENT_PORT_FOUND)
+		goto drop;
+	s->skip = m;
+	s->next_seq = end;
+	s->synced = true;
+	return NF_ACCEPT;
+drop:
 	rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
 		     "dropped");
 	return NF_DROP;
@@ -3313,7 +3395,7 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 	u32 end, off = 0, n;
 	const u8 *first;
 	u8 _first;
-	bool bh;
+	bool bh, was_garbage;
 
 	datalen = skb->len - dataoff;
 	dptr = rtsp_skb_data(skb, dataoff, datalen);
@@ -3378,7 +3460,7 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 			WRITE_ONCE(m->unseen, true);
 			rtsp_log_bad(ct, "no connection state (no memory, or the connection ends)",
 				     "client not followed");
-			ret = rtsp_unfollowed(ct, &pk, dptr, datalen);
+			ret = rtsp_unfollowed(ct, &pk, NULL, NULL, dptr, datalen);
 		} else {
 			ret = rtsp_payload(c, &pk, 0, ct, ctinfo, NULL, NULL);
 		}
@@ -3392,6 +3474,11 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 	if (!s->synced && dir == IP_CT_DIR_ORIGINAL)
 		rtsp_client_start(conn, ct, ctinfo, s);
 	saved = *s;
+	was_garbage = conn->garbage;
+	if (was_garbage && pk.natted && dir == IP_CT_DIR_ORIGINAL) {
+		ret = rtsp_unfollowed(ct, &pk, conn, s, dptr, datalen);
+		goto out;
+	}
 	pk.may_hold = pk.natted && dir == IP_CT_DIR_ORIGINAL &&
 		      s->holdbacks < RTSP_HOLDBACK_MAX && !conn->garbage;
 	if (s->synced && before(pk.seq, s->next_seq)) {
@@ -3448,8 +3535,21 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 		goto out;
 	ret = rtsp_payload(c, &pk, off, ct, ctinfo, conn, s);
 out:
-	if (ret == NF_ACCEPT && conn->garbage && dir == IP_CT_DIR_ORIGINAL)
-		ret = rtsp_unfollowed(ct, &pk, dptr, datalen);
+	if (!was_garbage && conn->garbage && pk.natted &&
+	    dir == IP_CT_DIR_ORIGINAL) {
+		/* Lost in this segment: from here on, rtsp_unfollowed(). */
+		s->held = 0;
+		saved.held = 0;
+		saved.skip = 0;
+		s->skip = nf_rtsp_client_port_scan(dptr, datalen, 0);
+		if (ret == NF_ACCEPT && s->skip == RTSP_CLIENT_PORT_FOUND) {
+			rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
+				     "dropped");
+			ret = NF_DROP;
+		}
+		if (ret == NF_ACCEPT && rtsp_unfollowed_taken(conn, ct))
+			ret = NF_DROP;
+	}
 	/* A dropped segment was not seen: its retransmission is parsed. */
 	if (ret != NF_ACCEPT) {
 		saved.hold = s->hold;
@@ -3492,6 +3592,47 @@ adjust:
 	return ret;
 }
 
+/* NATed, with nf_nat_rtsp loaded (under RCU)? */
+static bool rtsp_natted(const struct nf_conn *ct)
+{
+	return rcu_access_pointer(nf_nat_rtsp_hooks) &&
+	       (ct->status & IPS_NAT_MASK);
+}
+
+/*
+ * Client bytes the helper does not follow at all (before the server's
+ * first reply: data in a SYN, a connection picked up without one): behind
+ * NAT, a segment that has "client_port" or ends with the start of it is
+ * dropped.
+ */
+static unsigned int rtsp_unfollowed_skb(const struct sk_buff *skb,
+					unsigned int protoff,
+					const struct nf_conn *ct)
+{
+	const struct tcphdr *th;
+	struct tcphdr _tcph;
+	unsigned int off, n;
+	u32 m = 0;
+	char buf[64];
+
+	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
+	if (!th || !rtsp_natted(ct))
+		return NF_ACCEPT;
+	for (off = protoff + th->doff * 4; off < skb->len; off += n) {
+		n = min_t(unsigned int, skb->len - off, sizeof(buf));
+		if (skb_copy_bits(skb, off, buf, n))
+			return NF_DROP;
+		m = nf_rtsp_client_port_scan(buf, n, m);
+		if (m == RTSP_CLIENT_PORT_FOUND)
+			break;
+	}
+	if (!m)
+		return NF_ACCEPT;
+	rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
+		     "dropped");
+	return NF_DROP;
+}
+
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_conn *ct, enum ip_conntrack_info ctinfo)
 {
@@ -3503,7 +3644,7 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 
 	if (ctinfo == IP_CT_NEW) {
 		rtsp_syn(skb, protoff, m);
-		return NF_ACCEPT;
+		return rtsp_unfollowed_skb(skb, protoff, ct);
 	}
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
@@ -3526,6 +3667,12 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		spin_unlock_bh(&ct->lock);
 	}
 	dataoff = protoff + th->doff * 4;
+	/* A server may take urgent bytes out: they would hide client_port. */
+	if (unlikely(th->urg) && dir == IP_CT_DIR_ORIGINAL &&
+	    dataoff < skb->len && rtsp_natted(ct)) {
+		rtsp_log_bad(ct, "urgent data from a client behind NAT", "dropped");
+		return NF_DROP;
+	}
 	if (unlikely(th->syn)) {
 		rtsp_resync(ct, m, dir, th,
 			    skb->len > dataoff ? skb->len - dataoff : 0);

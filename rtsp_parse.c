@@ -1026,21 +1026,26 @@ bool nf_rtsp_uri_host(const char *buf, struct rtsp_span uri,
 	return true;
 }
 
-bool nf_rtsp_names_client_port(const char *buf, u32 len)
+/*
+ * "client_port" has one 'c', its first byte, and no border: on a mismatch
+ * the match starts again at that byte or not at all.
+ */
+u32 nf_rtsp_client_port_scan(const char *buf, u32 len, u32 matched)
 {
 	static const char word[] = "client_port";
-	u32 i, k, n;
+	u32 i;
+	u8 c;
 
+	if (matched >= RTSP_CLIENT_PORT_FOUND)
+		return RTSP_CLIENT_PORT_FOUND;
 	for (i = 0; i < len; i++) {
-		if (rtspp_lower(buf[i]) != 'c')
-			continue;
-		n = len - i;
-		if (n > sizeof(word) - 1)
-			n = sizeof(word) - 1;
-		for (k = 1; k < n && rtspp_lower(buf[i + k]) == (u8)word[k]; k++)
-			;
-		if (k == n)
-			return true;
+		c = rtspp_lower(buf[i]);
+		if (c == (u8)word[matched])
+			matched++;
+		else
+			matched = c == 'c';
+		if (matched == RTSP_CLIENT_PORT_FOUND)
+			break;
 	}
-	return false;
+	return matched;
 }

@@ -173,11 +173,14 @@ bool nf_rtsp_uri_host(const char *buf, struct rtsp_span uri,
 		      struct rtsp_span *host);
 
 /*
- * Do @len bytes at @buf contain "client_port" (in any case), or end with
- * the start of it ("c" to "client_por": the word may go on in the next
- * segment)?  For bytes that are not parsed: a server may read them.
+ * Bytes that are not parsed, that a server may read client_port= from:
+ * scan @len bytes at @buf, which follow bytes that ended with the first
+ * @matched bytes of "client_port" (in any case; 0: none).  Returns
+ * RTSP_CLIENT_PORT_FOUND when the word is complete, else how many of its
+ * first bytes the scanned ones end with (0 to 10).
  */
-bool nf_rtsp_names_client_port(const char *buf, u32 len);
+#define RTSP_CLIENT_PORT_FOUND	11
+u32 nf_rtsp_client_port_scan(const char *buf, u32 len, u32 matched);
 
 /* Upper-case name of a method, "RESPONSE" or "INTERLEAVED"; never NULL. */
 const char *nf_rtsp_method_name(const struct rtsp_msg *msg);

@@ -22,6 +22,7 @@
 # out of the per-host index (it left when A's flow used its expectation
 # up), "mph: session B" FAILs; 53 has max_per_host against a SETUP flood.
 
+# shellcheck disable=SC2317 # functions called through check
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=lib_robust.sh

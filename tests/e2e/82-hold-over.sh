@@ -20,6 +20,12 @@
 #              setup_timeout): nothing is expected for the port, and
 #              172.26.84.10's N datagrams to it reach nothing
 #              (rtsp_reply_alts(): rtsp_media_held())
+#      rtcp    decoder A sets up client_port=27440-27441; the server sends
+#              only to 27440 (RTP), its RTCP port's hold ends with no
+#              media; decoder B (192.168.1.201) sets up client_port=27441
+#              and gets router port 27441; A's seek (PLAY) is answered and
+#              expects 27440 again: a port the server never sent to does
+#              not make a PLAY a stream into B's flow (rtsp_play_taken())
 #      flowless  the brief's "flow-less" PLAY (reloaded with
 #              setup_timeout=30: B's hold must outlast its SETUP, PLAY and
 #              first datagrams, which took more than 10 s on the sanitized
@@ -52,7 +58,11 @@
 #              "its router port went to another session meanwhile (PLAY
 #              dropped)" (rtsp_rearm_hold()); then B's PLAY (a seek)
 #              expects the port again for B, and the MPEG server's N from
-#              a new source port reach B, not A
+#              a new source port reach B, not A.
+#              With media_timeout=0 A's resume also has a header line the
+#              helper cannot read: A is no longer followed, and the
+#              segment is dropped all the same ("a client not followed
+#              whose router port went to another session").
 #
 # Reverting the checks of ce4963c in rtsp_reply_alts() makes "late" FAIL
 # (the port expected from 172.26.84.10, its N reach the decoder);
@@ -80,6 +90,7 @@ STF=30
 P=/sys/module/nf_conntrack_rtsp/parameters
 FIFO=$E2E_WORK/reply.extra
 TAKEN_MSG="its router port went to another session meanwhile (PLAY dropped)"
+LOST_MSG="a client not followed whose router port went to another session (dropped)"
 
 rb_setup_nat
 check "second MPEG server $MPEG2_4" topo_mpeg2 || e2e_exit
@@ -195,6 +206,30 @@ if held_client late 27402; then
 fi
 rm -f "$FIFO"
 
+echo "--- rtcp: A's RTCP port never gets a datagram, B takes it, A seeks"
+if sk_client rA "$NS_DEC" 27440-27441 play:0.000 play:600.000 teardown; then
+	check_eq "rtcp: A's router ports are its client ports" 27440 "${SK_PORT[rA]}"
+	sk_act rA
+	sk_burst "rtcp: A's RTP" rA "$NS_VOD" "$VOD4" 48530 $N $N
+	busywait $(((ST + 20) * 1000)) eval "! sk_expect_line 27441" >/dev/null
+	check "rtcp: A's RTCP port 27441 timed out with no media" eval "! sk_expect_line 27441"
+	if sk_client rB "$NS_DEC2" 27441 teardown; then
+		check_eq "rtcp: B's SETUP reached the VoD manager with router port 27441" \
+			27441 "${SK_PORT[rB]}"
+		# The server never sent to A's RTCP port: A's seek is no
+		# PLAY into B's flow, it is not dropped.
+		check "rtcp: A's seek is answered" sk_act rA
+		check_eq "rtcp: ... and expects 27440 again for A" 1 \
+			"$(sk_expect_line 27440 | grep -c "master-src=$DEC4 ")"
+		sk_burst "rtcp: after A's seek, the server from a new source port" rA \
+			"$NS_VOD" "$VOD4" 48532 $N $N
+		sk_act rB
+		sk_end rB
+	fi
+	sk_act rA
+	sk_end rA
+fi
+
 echo "--- flowless: A's hold ends with no media, B takes the port, A's PLAY"
 # B's hold must outlast its SETUP, its PLAY and the first datagrams: on the
 # sanitized kernel that took more than 10 s, and B's expectation (10 s, not
@@ -257,7 +292,14 @@ played() {
 # refreshes the media flows, and once one is gone its media stays for
 # the PLAY) and 0 (nothing refreshed).
 part2() {
-	local M=mt$1 p pa logged0 plays0
+	local M=mt$1 p pa logged0 plays0 resume=play lmsg=$TAKEN_MSG
+
+	# With 0, A's resume has a line the helper cannot read: the router
+	# no longer follows A, and still drops it.
+	if [ "$1" = 0 ]; then
+		resume=badplay
+		lmsg=$LOST_MSG
+	fi
 
 	echo "--- reload: media_timeout=$1"
 	check "$M: reload nf_conntrack_rtsp with media_timeout=$1 (media_source=any)" \
@@ -284,7 +326,7 @@ part2() {
 	fi
 
 	echo "--- $M/taken: A's flow ends, B takes the router port, A's PLAY"
-	if sk_client A "$NS_DEC" 27410 play:0.000 pause play:30.000 teardown; then
+	if sk_client A "$NS_DEC" 27410 play:0.000 pause $resume:30.000 teardown; then
 		pa=${SK_PORT[A]}
 		check_eq "$M/taken: A's router port is its client port" 27410 "$pa"
 		played "$M/taken" A 5000 "$M/taken: A's PLAY"
@@ -294,17 +336,17 @@ part2() {
 			check_eq "$M/taken: ... expected for B" 1 "$(expects "$pa" "master-src=$DEC2_4 ")"
 			sk_act B
 			sk_burst "$M/taken: B's PLAY" B "$NS_MPEG" "$MPEG4" 5010 $N $N
-			logged0=$(taken_logged)
+			logged0=$(dmesg | grep -cF "$lmsg on a connection from $DEC4")
 			plays0=$(srv_plays A)
-			sk_dropped "$M/taken: A's PLAY, B's router port $pa" A \
-				"test \$(taken_logged) -gt $logged0"
+			sk_dropped "$M/taken: A's PLAY ($resume), B's router port $pa" A \
+				"test \$(dmesg | grep -cF '$lmsg on a connection from $DEC4') -gt $logged0"
 			check_eq "$M/taken: ... and it never reached the VoD manager" "$plays0" "$(srv_plays A)"
 			rb_snap
 			printf '%s\n' "$RB_SNAP" >"$E2E_WORK/taken.expect"
 			check_eq "$M/taken: after A's PLAY, no expectation of A's connection for $pa" 0 \
 				"$(grep -cE "proto=17 .*dport=$pa .*master-src=$DEC4 " "$E2E_WORK/taken.expect")"
-			check "$M/taken: the log says \"$TAKEN_MSG\" for $DEC4" \
-				eval "dmesg | grep -F '$TAKEN_MSG on a connection from $DEC4'"
+			check "$M/taken: the log says \"$lmsg\" for $DEC4" \
+				eval "dmesg | grep -F '$lmsg on a connection from $DEC4'"
 			sk_act B
 			rb_snap
 			printf '%s\n' "$RB_SNAP" >>"$E2E_WORK/taken.expect"

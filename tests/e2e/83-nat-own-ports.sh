@@ -67,12 +67,19 @@
 # lost    decoder 2's connections that showed bytes that are not RTSP (an
 #         OPTIONS with a header line without ':': the router no longer
 #         follows the client, rtsp_lost()): the connection goes on (a
-#         GET_PARAMETER is answered), but a SETUP naming A's router port
+#         GET_PARAMETER is answered, and a SET_PARAMETER whose segment
+#         ends with "c", the start of the word), but a SETUP naming A's router port
 #         27420 never reaches the VoD manager: whole (CSeq 103), cut in
 #         two segments inside "client_port" (104), or in the very segment
 #         whose bytes are not RTSP (106). Nothing the MPEG server would
 #         send for them reaches A. Without rtsp_unfollowed() the three
 #         reach the VoD manager and A receives their streams.
+# unseen  decoder 2's connection forgotten by the router (conntrack -D):
+#         its next segment, a SETUP naming 27420, is picked up without a
+#         SYN and never reaches the VoD manager (CSeq 112), while on
+#         another one so picked up a GET_PARAMETER passes (114); a SETUP
+#         sent with urgent data (MSG_OOB: a server may take the urgent
+#         byte out of "client_Xport") is dropped (115).
 #
 # Without bb44d94 (nf_conntrack_rtsp_main.c reverted): "replay" FAILs (the
 # VoD manager gets A's SETUP with B's router port 27400, no log line, the
@@ -432,6 +439,8 @@ cat >"$L.json" <<-EOF
 {"connect": "$VOD4"},
 {"send": [$GARB]}, {"recv": 1, "timeout": 10},
 {"send": [$(rn_req GET_PARAMETER 102)]}, {"recv": 1, "timeout": 10},
+{"send": ["SET_PARAMETER rtsp://$VOD4/vod RTSP/1.0\\r\\nCSeq: 107\\r\\nContent-Length: 3\\r\\n\\r\\nabc"]},
+{"recv": 1, "timeout": 10},
 {"send": [$(rn_setup "$TR;client_port=$H" 103)]}, {"recv": 1, "timeout": 4, "may_fail": true},
 {"close": 1, "abort": true},
 {"connect": "$VOD4"},
@@ -461,7 +470,9 @@ check_eq "lost: ... nor in two segments, cut inside \"client_port\"" 0 "$(srv_co
 check_eq "lost: ... nor in the segment whose bytes are not RTSP" 0 "$(srv_count 106)"
 check "lost: the log says \"$UNF_MSG\" for $DEC2_4" \
 	test "$(logged "$UNF_MSG" "$DEC2_4")" -ge $((ulog0 + 3))
-check_eq "lost: the replies: 200, 200, none; 200, none; none" "200 200 0 200 0 0" \
+check_eq "lost (control): a segment that ends with \"c\" (the start of the word) passes" \
+	1 "$(grep -cF '"method": "SET_PARAMETER", "cseq": "107",' "$E2E_WORK/raw.log")"
+check_eq "lost: the replies: 200, 200, 200, none; 200, none; none" "200 200 200 0 200 0 0" \
 	"$(rn_statuses "$L.out")"
 check "lost: A's flow from $MPEG4:5000 still holds router port $H" sk_flow_from "$MPEG4" 5000
 told_stream lost 103
@@ -469,6 +480,54 @@ told_stream lost 104
 told_stream lost 106
 nap 0.5
 check_eq "lost: A received nothing more" "$got0" "$(sk_got hA)"
+
+# --- unseen: client bytes before the server's first reply, urgent bytes ------------------
+echo "--- unseen: a connection picked up without its SYN, and urgent data, name client_port"
+U=$E2E_WORK/unseen
+cat >"$U.json" <<-EOF
+[
+{"connect": "$VOD4", "sport": 20500},
+{"send": [$(sk_msg OPTIONS 111)]}, {"recv": 1, "timeout": 10},
+{"touch": "$U.1"}, {"wait": "$U.go1", "timeout": 120},
+{"send": [$(rn_setup "$TR;client_port=$H" 112)]}, {"recv": 1, "timeout": 4, "may_fail": true},
+{"close": 1, "abort": true},
+{"connect": "$VOD4", "sport": 20501},
+{"send": [$(sk_msg OPTIONS 113)]}, {"recv": 1, "timeout": 10},
+{"touch": "$U.2"}, {"wait": "$U.go2", "timeout": 120},
+{"send": [$(rn_req GET_PARAMETER 114)]}, {"recv": 1, "timeout": 10},
+{"close": 1, "abort": true},
+{"connect": "$VOD4"},
+{"send": [$(rn_setup "$TR;client_port=27448" 115)], "oob": true},
+{"recv": 1, "timeout": 4, "may_fail": true},
+{"close": 1, "abort": true},
+{"touch": "$U.done"}
+]
+EOF
+ulog0=$(logged "$UNF_MSG" "$DEC2_4")
+urg0=$(logged "urgent data from a client behind NAT (dropped)" "$DEC2_4")
+rb_client unseen "$NS_DEC2" ""
+for i in 1 2; do
+	rb_gate "$U.$i" "$RB_CLI_PID" 60000
+	# Forget the connection: its next segment is picked up without a SYN.
+	nse "$NS_RTR" conntrack -D -p tcp --orig-port-src $((20499 + i)) --orig-port-dst 554 \
+		>/dev/null 2>&1
+	touch "$U.go$i"
+done
+rb_gate "$U.done" "$RB_CLI_PID" 90000
+wait "$RB_CLI_PID"
+check_eq "unseen: a SETUP of A's router port $H picked up without its SYN never reaches the VoD manager" \
+	0 "$(srv_count 112)"
+check_eq "unseen (control): a GET_PARAMETER picked up so passes" \
+	1 "$(grep -cF '"method": "GET_PARAMETER", "cseq": "114",' "$E2E_WORK/raw.log")"
+check_eq "unseen: a SETUP sent with urgent data never reaches the VoD manager" 0 "$(srv_count 115)"
+check "unseen: the log says \"$UNF_MSG\" for $DEC2_4" \
+	test "$(logged "$UNF_MSG" "$DEC2_4")" -gt "$ulog0"
+check "unseen: the log says \"urgent data from a client behind NAT (dropped)\" for $DEC2_4" \
+	test "$(logged "urgent data from a client behind NAT (dropped)" "$DEC2_4")" -gt "$urg0"
+check_eq "unseen: the replies: 200, none; 200, 200; none" "200 0 200 200 0" "$(rn_statuses "$U.out")"
+told_stream unseen 112
+nap 0.5
+check_eq "unseen: A received nothing more" "$got0" "$(sk_got hA)"
 
 [ -n "${SK_PID[hA]:-}" ] && { sk_act hA; sk_end hA; }
 

@@ -47,6 +47,8 @@ sk_msg() {
 # client_port=PORT; returns once its SETUP is answered (FAIL and 1 if not).
 # Each ACT is done by one sk_act call, in order:
 #   play:NPT   PLAY with "Range: npt=NPT-end" (a seek when not the first)
+#   badplay:NPT  the same with a header line without ':' (the router then
+#              no longer follows the client)
 #   pause      PAUSE
 #   get        GET_PARAMETER (a keep-alive)
 #   teardown   TEARDOWN
@@ -78,6 +80,9 @@ sk_client_start() {
 			play:*)
 				echo "{\"send\": [$(sk_msg PLAY $cseq "Range: npt=${act#play:}-end" "Scale: 1.000" "x-playNow:" "x-noFlush:")]}, {\"recv\": 1},"
 				;;
+			badplay:*)	# with a header line the helper cannot read
+				echo "{\"send\": [$(sk_msg PLAY $cseq "Range: npt=${act#badplay:}-end" "no colon here")]}, {\"recv\": 1},"
+				;;
 			pause) echo "{\"send\": [$(sk_msg PAUSE $cseq)]}, {\"recv\": 1}," ;;
 			get) echo "{\"send\": [$(sk_msg GET_PARAMETER $cseq)]}, {\"recv\": 1}," ;;
 			teardown) echo "{\"send\": [$(sk_msg TEARDOWN $cseq)]}, {\"recv\": 1}," ;;
@@ -92,11 +97,11 @@ sk_client_start() {
 	} >"$d.json"
 	rm -f "$d".[0-9]* "$d".go.* "$d.end" "$d.udp" "$d.opt"
 	rn_log_mark
-	bg nse "$ns" "$PY" "$RAW" client --script "$d.json" --listen "$port" \
+	bg nse "$ns" "$PY" "$RAW" client --script "$d.json" --listen "${port/-/,}" \
 		--udp-status "$d.udp" --family-hint "$hint" >"$d.out" 2>"$d.err"
 	SK_PID[$name]=$BG_PID
 	SK_MARK[$name]=$RN_LOG_AT
-	SK_LPORT[$name]=$port
+	SK_LPORT[$name]=${port%-*}
 	SK_STEP[$name]=0
 	SK_ACTS[$name]="$*"
 }
@@ -113,6 +118,7 @@ sk_setup_wait() {
 	RN_LOG_AT=${SK_MARK[$name]}
 	line=$(rn_log_new | grep '"method": "SETUP"' | tail -n1)
 	SK_DST[$name]=$(rn_field peer <<<"$line")
+	# shellcheck disable=SC2034 # the tests read it (the server's connection)
 	SK_CONN[$name]=$(rn_field conn <<<"$line")
 	SK_PORT[$name]=$(rn_field transport <<<"$line" | sed -n 's/.*client_port=\([0-9]*\).*/\1/p')
 	info "$name: the VoD manager sends the media to ${SK_DST[$name]} port ${SK_PORT[$name]}"

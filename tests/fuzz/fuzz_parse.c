@@ -81,8 +81,9 @@ static void walk_transport(const char *buf, struct rtsp_span val)
 		check_ports(&t.server, lo, hi);
 		/* What the parser reads a client port from, the scan sees. */
 		if (t.client.lo)
-			ASSERT(nf_rtsp_names_client_port(buf + t.spec.off,
-							 t.spec.len));
+			ASSERT(nf_rtsp_client_port_scan(buf + t.spec.off,
+							t.spec.len, 0) ==
+			       RTSP_CLIENT_PORT_FOUND);
 		in_range(t.destination, lo, hi);
 		in_range(t.destination_param, lo, hi);
 		in_range(t.source, lo, hi);
@@ -100,11 +101,11 @@ static void walk_transport(const char *buf, struct rtsp_span val)
 	}
 }
 
-/* nf_rtsp_names_client_port(), spelled out. */
-static bool names_client_port(const char *buf, u32 len)
+/* nf_rtsp_client_port_scan() from 0, spelled out. */
+static u32 client_port_scan(const char *buf, u32 len)
 {
 	static const char word[] = "client_port";
-	u32 i, k;
+	u32 i, k, best = 0;
 	char c;
 
 	for (i = 0; i < len; i++) {
@@ -115,10 +116,12 @@ static bool names_client_port(const char *buf, u32 len)
 			if (c != word[k])
 				break;
 		}
-		if (k == sizeof(word) - 1 || (k && i + k == len))
-			return true;
+		if (k == sizeof(word) - 1)
+			return RTSP_CLIENT_PORT_FOUND;
+		if (k && i + k == len && k > best)
+			best = k;
 	}
-	return false;
+	return best;
 }
 
 static void check_msg(const char *buf, u32 len, const struct rtsp_msg *m)
@@ -226,7 +229,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 
 	walk_transport(buf, whole);
-	ASSERT(nf_rtsp_names_client_port(buf, len) ==
-	       names_client_port(buf, len));
+	/* Whole, and cut in two at a place the input picks. */
+	ASSERT(nf_rtsp_client_port_scan(buf, len, 0) ==
+	       client_port_scan(buf, len));
+	if (len) {
+		u32 cut = (u8)buf[0] % (len + 1);
+		u32 m = nf_rtsp_client_port_scan(buf, cut, 0);
+
+		ASSERT(nf_rtsp_client_port_scan(buf + cut, len - cut, m) ==
+		       client_port_scan(buf, len));
+	}
 	return 0;
 }

@@ -2130,56 +2130,83 @@ TEST(uri_host_in_message)
 }
 
 /* Bytes a server may read client_port= from, in one segment or across two. */
-static bool names_cp(const char *s)
+static u32 cp_scan(const char *s, u32 matched)
 {
-	return nf_rtsp_names_client_port(s, strlen(s));
+	return nf_rtsp_client_port_scan(s, strlen(s), matched);
 }
 
-TEST(names_client_port)
+/* The same, spelled out: the longest end of @s that starts the word. */
+static u32 cp_ref(const char *s)
 {
 	static const char word[] = "client_port";
-	static const char alpha[] = "clientCLIENT_por=x";
-	char buf[24], low[24];
-	unsigned int i, k, n, len, seed = 1;
-	bool want;
+	char low[64];
+	u32 i, len = strlen(s), k;
 
-	CHECK(names_cp("Transport: RTP/AVP;unicast;client_port=5000\r\n"));
-	CHECK(names_cp("CLIENT_PORT=1"));
-	CHECK(names_cp("x;Client_Port"));
-	CHECK(names_cp("c"));
-	CHECK(names_cp("GET_PARAMETER rtsp://a/b RTSP/1.0\r\nX: cl"));
-	CHECK(names_cp("client_por"));
-	CHECK(!names_cp(""));
-	CHECK(!names_cp("client_porx"));
-	CHECK(!names_cp("clientport"));
-	CHECK(!names_cp("client_pot=1"));
-	CHECK(!names_cp("PLAY rtsp://a/b RTSP/1.0\r\nCSeq: 4\r\n\r\n"));
-	CHECK(!nf_rtsp_names_client_port("client_port", 0));
-	CHECK(nf_rtsp_names_client_port("xclient_port", 2));
-
-	/* Wherever "client_port=1" is cut in two, one side is caught. */
-	snprintf(buf, sizeof(buf), "a;%s=1", word);
-	len = strlen(buf);
 	for (i = 0; i <= len; i++)
-		CHECK(nf_rtsp_names_client_port(buf, i) ||
-		      nf_rtsp_names_client_port(buf + i, len - i));
+		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i];
+	if (strstr(low, word))
+		return RTSP_CLIENT_PORT_FOUND;
+	for (k = sizeof(word) - 2; k; k--)
+		if (k <= len && !strncmp(low + len - k, word, k))
+			return k;
+	return 0;
+}
 
-	/* Against a plain reference, on strings of the word's letters. */
+TEST(client_port_scan)
+{
+	static const char alpha[] = "clientCLIENT_por=x";
+	u32 i, k, n, len, m, seed = 1;
+	char buf[24];
+
+	CHECK_EQ(cp_scan("Transport: RTP/AVP;unicast;client_port=5000\r\n", 0),
+		 RTSP_CLIENT_PORT_FOUND);
+	CHECK_EQ(cp_scan("CLIENT_PORT=1", 0), RTSP_CLIENT_PORT_FOUND);
+	CHECK_EQ(cp_scan("x;Client_Port", 0), RTSP_CLIENT_PORT_FOUND);
+	CHECK_EQ(cp_scan("c", 0), 1);
+	CHECK_EQ(cp_scan("X: cl", 0), 2);
+	CHECK_EQ(cp_scan("client_por", 0), 10);
+	CHECK_EQ(cp_scan("cclient_po", 0), 9);
+	CHECK_EQ(cp_scan("", 0), 0);
+	CHECK_EQ(cp_scan("", 4), 4);
+	CHECK_EQ(cp_scan("client_porx", 0), 0);
+	CHECK_EQ(cp_scan("clientport", 0), 0);
+	CHECK_EQ(cp_scan("PLAY rtsp://a/b RTSP/1.0\r\nCSeq: 4\r\n\r\n", 0), 0);
+	/* Across segments: the match goes on, or starts again. */
+	CHECK_EQ(cp_scan("rt=1", 9), RTSP_CLIENT_PORT_FOUND);
+	CHECK_EQ(cp_scan("t", 10), RTSP_CLIENT_PORT_FOUND);
+	CHECK_EQ(cp_scan("lient", 1), 6);
+	CHECK_EQ(cp_scan("x", 10), 0);
+	CHECK_EQ(cp_scan("client_port", 3), RTSP_CLIENT_PORT_FOUND);
+	CHECK_EQ(cp_scan("c", 5), 1);
+	CHECK_EQ(cp_scan("x", RTSP_CLIENT_PORT_FOUND), RTSP_CLIENT_PORT_FOUND);
+
+	/*
+	 * Against the reference, on strings of the word's letters, whole and
+	 * cut anywhere into two segments: the state carried over the cut
+	 * gives what the whole gives.
+	 */
 	for (n = 0; n < 200000; n++) {
 		seed = seed * 1103515245 + 12345;
-		len = (seed >> 16) % 16;
+		len = (seed >> 16) % 20;
 		for (i = 0; i < len; i++) {
 			seed = seed * 1103515245 + 12345;
 			buf[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
-			low[i] = buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i];
 		}
-		buf[len] = low[len] = 0;
-		want = strstr(low, word);
-		for (k = 1; k < sizeof(word) - 1 && k <= len; k++)
-			want |= !strncmp(low + len - k, word, k);
-		if (nf_rtsp_names_client_port(buf, len) != want) {
-			CHECK_EQ(nf_rtsp_names_client_port(buf, len), want);
+		buf[len] = 0;
+		k = cp_ref(buf);
+		if (cp_scan(buf, 0) != k) {
+			CHECK_EQ(cp_scan(buf, 0), k);
 			break;
+		}
+		for (i = 0; i <= len; i++) {
+			m = nf_rtsp_client_port_scan(buf, i, 0);
+			if (m != RTSP_CLIENT_PORT_FOUND)
+				m = nf_rtsp_client_port_scan(buf + i, len - i, m);
+			if (m != k) {
+				CHECK_EQ(m, k);
+				n = ~0U - 1;
+				break;
+			}
 		}
 	}
 }

@@ -22,6 +22,7 @@
             CUT (an int offset, or a string: before its next occurrence;
             "+N" suffix "text|+N" moves the cut N bytes into the text) and
             each piece is sent with its own send(), "gap" seconds apart
+            ("oob": true: with MSG_OOB, its last byte urgent)
         {"recv": N, "timeout": 10}          read N responses ("may_fail":
                                             true: a timeout is recorded as
                                             status 0, the script goes on)
@@ -244,7 +245,11 @@ class Client:
             for i, p in enumerate(pieces):
                 if i:
                     time.sleep(st.get("gap", 0.2))
-                self.sock.sendall(p)
+                if st.get("oob"):
+                    # Its last byte urgent (TCP URG).
+                    self.sock.send(p, socket.MSG_OOB)
+                else:
+                    self.sock.sendall(p)
             self.res["sent"].append(len(pieces))
         elif op == "recv":
             deadline = time.monotonic() + st.get("timeout", 10)

@@ -2756,6 +2756,20 @@ static void rtsp_lost(struct rtsp_conn *conn, struct nf_conn *ct,
  * word could hide.  Without a stream (@s NULL) a segment that ends with
  * the start of the word is dropped too.
  */
+/* The server has acknowledged client bytes from @seq on. */
+static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
+{
+	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
+
+	/*
+	 * Corrected for the rewrites' sequence adjustment (tcp_in_window()).
+	 * Read without ct->lock: a stale value only delays the verdict by a
+	 * segment (the client sends it again).
+	 */
+	return (READ_ONCE(r->flags) & IP_CT_TCP_FLAG_MAXACK_SET) &&
+	       after(READ_ONCE(r->td_maxack), seq);
+}
+
 /* Any PLAY from a client not followed would stream into another's flow. */
 static bool rtsp_unfollowed_taken(struct rtsp_conn *conn, struct nf_conn *ct)
 {
@@ -2776,19 +2790,33 @@ static unsigned int rtsp_unfollowed(struct nf_conn *ct,
 
 	if (conn && rtsp_unfollowed_taken(conn, ct))
 		return NF_DROP;
-	if (s && s->synced && after(pk->seq, s->next_seq)) {
-		pr_debug("client not followed: segment past a gap dropped\n");
-		return NF_DROP;
-	}
 	m = nf_rtsp_client_port_scan(dptr, datalen, 0);
 	if (m == RTSP_CLIENT_PORT_FOUND || (!s && m))
 		goto drop;
 	if (!s)
 		return NF_ACCEPT;
+	if (s->synced && after(pk->seq, s->next_seq)) {
+		/*
+		 * Bytes before it were not seen here.  Acknowledged by the
+		 * server, they went by (data in the SYN, bytes without state:
+		 * those were checked alone); else wait for them.
+		 */
+		if (!rtsp_server_acked(ct, pk->seq)) {
+			pr_debug("client not followed: segment past a gap dropped\n");
+			return NF_DROP;
+		}
+		s->synced = false;
+	}
 	if (s->synced) {
+		/*
+		 * Bytes seen before, sent again: the carry is that of the
+		 * first copy; these may not be those bytes.
+		 */
+		off = s->next_seq - pk->seq;
+		if (off && nf_rtsp_client_port_scan(dptr, min(off, datalen), 0))
+			goto drop;
 		if (!after(end, s->next_seq))
 			return NF_ACCEPT;
-		off = s->next_seq - pk->seq;
 	} else {
 		s->skip = 0;
 	}
@@ -3286,20 +3314,6 @@ static bool rtsp_server_bypassed(const struct nf_conn *ct,
 	return after(ack, r->next_seq);
 }
 
-/* The server has acknowledged client bytes from @seq on. */
-static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
-{
-	const struct ip_ct_tcp_state *r = &ct->proto.tcp.seen[IP_CT_DIR_REPLY];
-
-	/*
-	 * Corrected for the rewrites' sequence adjustment (tcp_in_window()).
-	 * Read without ct->lock: a stale value only delays the verdict by a
-	 * segment (the client sends it again).
-	 */
-	return (READ_ONCE(r->flags) & IP_CT_TCP_FLAG_MAXACK_SET) &&
-	       after(READ_ONCE(r->td_maxack), seq);
-}
-
 /*
  * The client started a new connection on the tuple: follow it afresh (what
  * the old one showed does not count), unless its SYN carried data.
@@ -3537,11 +3551,17 @@ static int rtsp_help_data(struct sk_buff *skb, unsigned int protoff,
 out:
 	if (!was_garbage && conn->garbage && pk.natted &&
 	    dir == IP_CT_DIR_ORIGINAL) {
-		/* Lost in this segment: from here on, rtsp_unfollowed(). */
+		/*
+		 * Lost in this segment: from here on, rtsp_unfollowed(), from
+		 * what the head held back ended with.
+		 */
+		saved.skip = saved.held ?
+			     nf_rtsp_client_port_scan(saved.hold, saved.held, 0) : 0;
+		if (saved.skip == RTSP_CLIENT_PORT_FOUND)
+			saved.skip = 0;
+		s->skip = nf_rtsp_client_port_scan(dptr, datalen, saved.skip);
 		s->held = 0;
 		saved.held = 0;
-		saved.skip = 0;
-		s->skip = nf_rtsp_client_port_scan(dptr, datalen, 0);
 		if (ret == NF_ACCEPT && s->skip == RTSP_CLIENT_PORT_FOUND) {
 			rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
 				     "dropped");
@@ -3599,6 +3619,13 @@ static bool rtsp_natted(const struct nf_conn *ct)
 	       (ct->status & IPS_NAT_MASK);
 }
 
+/* A server may take urgent bytes out: they would hide client_port. */
+static unsigned int rtsp_urgent(const struct nf_conn *ct)
+{
+	rtsp_log_bad(ct, "urgent data from a client behind NAT", "dropped");
+	return NF_DROP;
+}
+
 /*
  * Client bytes the helper does not follow at all (before the server's
  * first reply: data in a SYN, a connection picked up without one): behind
@@ -3618,6 +3645,8 @@ static unsigned int rtsp_unfollowed_skb(const struct sk_buff *skb,
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
 	if (!th || !rtsp_natted(ct))
 		return NF_ACCEPT;
+	if (th->urg && protoff + th->doff * 4 < skb->len)
+		return rtsp_urgent(ct);
 	for (off = protoff + th->doff * 4; off < skb->len; off += n) {
 		n = min_t(unsigned int, skb->len - off, sizeof(buf));
 		if (skb_copy_bits(skb, off, buf, n))
@@ -3667,12 +3696,9 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 		spin_unlock_bh(&ct->lock);
 	}
 	dataoff = protoff + th->doff * 4;
-	/* A server may take urgent bytes out: they would hide client_port. */
 	if (unlikely(th->urg) && dir == IP_CT_DIR_ORIGINAL &&
-	    dataoff < skb->len && rtsp_natted(ct)) {
-		rtsp_log_bad(ct, "urgent data from a client behind NAT", "dropped");
-		return NF_DROP;
-	}
+	    dataoff < skb->len && rtsp_natted(ct))
+		return rtsp_urgent(ct);
 	if (unlikely(th->syn)) {
 		rtsp_resync(ct, m, dir, th,
 			    skb->len > dataoff ? skb->len - dataoff : 0);

@@ -78,8 +78,9 @@
 #         its next segment, a SETUP naming 27420, is picked up without a
 #         SYN and never reaches the VoD manager (CSeq 112), while on
 #         another one so picked up a GET_PARAMETER passes (114); a SETUP
-#         sent with urgent data (MSG_OOB: a server may take the urgent
-#         byte out of "client_Xport") is dropped (115).
+#         sent with urgent data (MSG_OOB: its last byte, an "X" after it,
+#         urgent; a server takes it out of the stream, as it would out of
+#         "client_Xport") is dropped (115).
 #
 # Without bb44d94 (nf_conntrack_rtsp_main.c reverted): "replay" FAILs (the
 # VoD manager gets A's SETUP with B's router port 27400, no log line, the
@@ -497,7 +498,7 @@ cat >"$U.json" <<-EOF
 {"send": [$(rn_req GET_PARAMETER 114)]}, {"recv": 1, "timeout": 10},
 {"close": 1, "abort": true},
 {"connect": "$VOD4"},
-{"send": [$(rn_setup "$TR;client_port=27448" 115)], "oob": true},
+{"send": [$(rn_setup "$TR;client_port=27448" 115), "X"], "oob": true},
 {"recv": 1, "timeout": 4, "may_fail": true},
 {"close": 1, "abort": true},
 {"touch": "$U.done"}

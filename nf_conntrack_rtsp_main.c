@@ -699,7 +699,8 @@ static bool rtsp_media_flows(const struct rtsp_media *md)
 }
 
 /*
- * Does @md, in rtsp_ports[], still hold its port (rtsp_ports_lock held)?
+ * Does @md, in rtsp_ports[], still hold its port (rtsp_ports_lock held, or
+ * its connection's lock: the writers of what it reads hold both)?
  * Its expectations until they would have timed out, then its flows while
  * they live: a flow ends with no word to us, so look.  @md->master lives
  * as long as its connection's state, which @md is part of.
@@ -2476,7 +2477,8 @@ static bool rtsp_media_taken(struct nf_conn *ct, const struct rtsp_media *md)
 	struct net *net = nf_ct_net(ct);
 	bool taken;
 
-	if (!md->owned)
+	/* Still held (@expires changes under conn->lock too). */
+	if (!md->owned || time_before(jiffies, md->expires))
 		return false;
 	spin_lock(&rtsp_ports_lock);
 	taken = !rtsp_media_live(md) &&

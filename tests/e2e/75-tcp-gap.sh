@@ -24,10 +24,12 @@
 #            again once the lost bytes came)
 #   control  the same SETUP for 40126 on a clean connection: expected
 #   pickup   after an OPTIONS the router's conntrack of the connection is
-#            deleted: the next segment (a SETUP for 40128) makes a new one
-#            (nf_conntrack_tcp_loose, the default) with no SYN seen, and
-#            the one after it (a SETUP for 40129) could begin anywhere in
-#            a message: neither is expected, and the log says why
+#            deleted: the next segment (a SETUP for 40128) would make a new
+#            one (nf_conntrack_tcp_loose, the default) with no SYN seen,
+#            where it could begin anywhere in a message: it is not
+#            expected, and behind NAT (this router) it is dropped, as its
+#            client_port would go out unrewritten (83-nat-own-ports
+#            "unseen" has the control)
 #
 # Before the fix, "first" and "middle" FAIL: the segment after the gap
 # was parsed as a message start and 40120 and 40122 were expected.
@@ -106,8 +108,8 @@ steps.extend([{"connect": srv},
               {"send": ["OPTIONS rtsp://%s/vod RTSP/1.0\r\nCSeq: 1\r\n\r\n" % srv]},
               {"recv": 1, "timeout": 5},
               {"touch": "%s/gate.pickup1" % w}, {"wait": "%s/go.pickup1" % w},
-              {"send": [setup(40128, cseq=2)]}, {"recv": 1, "timeout": 10},
-              {"send": [setup(40129, cseq=3)]}, {"recv": 1, "timeout": 10}])
+              {"send": [setup(40128, cseq=2)]},
+              {"recv": 1, "timeout": 4, "may_fail": True}])
 gate("pickup")
 print(json.dumps(steps))
 EOF
@@ -141,17 +143,17 @@ if ! rb_gate "$W/gate.pickup1" "$DEC" 60000; then
 	fail "pickup: client reached its gate" "$(cat "$W/dec.out" "$W/dec.err")"
 	e2e_exit
 fi
-pick0=$(dmesg | grep -c 'picked up without its SYN')
+UNF_MSG="client_port= from a client not followed, behind NAT (dropped)"
+pick0=$(dmesg | grep -cF "$UNF_MSG")
 check "pickup: the router's conntrack of the connection deleted" \
 	nse "$NS_RTR" conntrack -D -p tcp -s "$DEC4" --dport 554
 touch "$W/go.pickup1"
 rb_case_snap pickup "$DEC"
-check "pickup: the connection was picked up again (a conntrack with the helper)" \
-	eval "nse $NS_RTR conntrack -L -p tcp -s $DEC4 --dport 554 2>/dev/null | grep -q 'ESTABLISHED.*helper=rtsp'"
-check "pickup: the SETUP after the pickup is not expected (40129)" eval "! rb_snap_port 40129"
-check "pickup: nor the one that made the conntrack (40128)" eval "! rb_snap_port 40128"
-check_eq "pickup: the log says why, once" 1 \
-	"$(($(dmesg | grep -c 'picked up without its SYN') - pick0))"
+check "pickup: the SETUP that would make a conntrack without SYN is not expected (40128)" \
+	eval "! rb_snap_port 40128"
+check_eq "pickup: behind NAT it never reaches the server (its router port is not its session's)" 0 \
+	"$(grep -c 'client_port=40128' "$W/raw.log")"
+check "pickup: the log says \"$UNF_MSG\"" test "$(dmesg | grep -cF "$UNF_MSG")" -gt "$pick0"
 touch "$W/go.pickup"
 
 busywait 20000 file_or_dead /nonexistent "$DEC" >/dev/null

@@ -308,10 +308,11 @@ def cmd_client(args):
                 break
             try:
                 s = socket.socket(fam, socket.SOCK_STREAM)
-                s.settimeout(args.send_timeout)
+                s.settimeout(max(args.send_timeout, 3))
                 if r.random() < 0.5:
                     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 s.connect((args.server, args.port))
+                s.settimeout(args.send_timeout)
             except OSError:
                 st["connect_errors"] += 1
                 time.sleep(0.05)

@@ -3079,30 +3079,34 @@ static bool rtsp_seqadj(struct nf_conn *ct, enum ip_conntrack_info ctinfo,
  * The client's SYN tells where its bytes begin: a first segment lost
  * before the router then shows as a gap, not as the start of a message.
  * Data in a SYN (TCP Fast Open) is not parsed: the client's bytes are not
- * followed then.
+ * followed then.  Returns whether the packet has a payload.
  */
-static void rtsp_syn(struct sk_buff *skb, unsigned int protoff,
+static bool rtsp_syn(struct sk_buff *skb, unsigned int protoff,
 		     struct nf_ct_rtsp_master *m)
 {
 	const struct tcphdr *th;
 	struct tcphdr _tcph;
+	bool data;
 
 	th = skb_header_pointer(skb, protoff, sizeof(_tcph), &_tcph);
+	if (!th)
+		return false;
+	data = skb->len > protoff + th->doff * 4;
 	/* A pickup stays one; a SYN sent again may bring a new ISN. */
-	if (!th || (READ_ONCE(m->syn) & RTSP_SYN_PICKUP))
-		return;
+	if (READ_ONCE(m->syn) & RTSP_SYN_PICKUP)
+		return data;
 	/* A first packet that is not a SYN: conntrack picked it up. */
 	if (!th->syn || th->ack) {
 		if (READ_ONCE(m->syn))
-			return;
+			return data;
 		/* Read with smp_load_acquire() by rtsp_client_start(). */
 		smp_store_release(&m->syn, RTSP_SYN_PICKUP);
-		return;
+		return data;
 	}
 	WRITE_ONCE(m->client_isn, ntohl(th->seq) + 1);
 	/* @client_isn is seen with it (rtsp_client_start()). */
-	smp_store_release(&m->syn, RTSP_SYN_SEEN |
-			  (skb->len > protoff + th->doff * 4 ? RTSP_SYN_DATA : 0));
+	smp_store_release(&m->syn, RTSP_SYN_SEEN | (data ? RTSP_SYN_DATA : 0));
+	return data;
 }
 
 /*
@@ -3673,10 +3677,9 @@ static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
 	struct tcphdr _tcph;
 	unsigned int dataoff;
 
-	if (ctinfo == IP_CT_NEW) {
-		rtsp_syn(skb, protoff, m);
-		return rtsp_unfollowed_skb(skb, protoff, ct);
-	}
+	if (ctinfo == IP_CT_NEW)
+		return rtsp_syn(skb, protoff, m) ?
+		       rtsp_unfollowed_skb(skb, protoff, ct) : NF_ACCEPT;
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
 	/*

@@ -2444,6 +2444,20 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 }
 
 /*
+ * Has owned @md lost its router port: its hold over, its flows gone, and
+ * the port held by another connection's media (rtsp_ports_lock held)?
+ */
+static bool rtsp_port_lost(struct nf_conn *ct, const struct rtsp_media *md)
+{
+	const union nf_inet_addr *addr = rtsp_media_addr(md);
+	struct net *net = nf_ct_net(ct);
+
+	return !rtsp_media_live(md) &&
+	       rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
+			      rtsp_port_hash(net, addr, md->port), ct);
+}
+
+/*
  * Hold the router port of FLOWING @md again for a PLAY (conn->lock held):
  * not when its flows are gone and its hold is over and another session
  * took the port meanwhile.
@@ -2451,16 +2465,12 @@ static void rtsp_keepalive(struct rtsp_conn *conn, struct nf_conn *ct,
 static bool rtsp_rearm_hold(struct nf_conn *ct, struct rtsp_media *md,
 			    unsigned long timeout)
 {
-	const union nf_inet_addr *addr = rtsp_media_addr(md);
-	struct net *net = nf_ct_net(ct);
-	bool ok = true;
+	bool ok;
 
 	if (!md->owned)
 		return true;
 	spin_lock(&rtsp_ports_lock);
-	if (!rtsp_media_live(md))
-		ok = !rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
-				     rtsp_port_hash(net, addr, md->port), ct);
+	ok = !rtsp_port_lost(ct, md);
 	if (ok)
 		md->expires = jiffies + timeout;
 	spin_unlock(&rtsp_ports_lock);
@@ -2473,17 +2483,13 @@ static bool rtsp_rearm_hold(struct nf_conn *ct, struct rtsp_media *md,
  */
 static bool rtsp_media_taken(struct nf_conn *ct, const struct rtsp_media *md)
 {
-	const union nf_inet_addr *addr = rtsp_media_addr(md);
-	struct net *net = nf_ct_net(ct);
 	bool taken;
 
 	/* Still held (@expires changes under conn->lock too). */
 	if (!md->owned || time_before(jiffies, md->expires))
 		return false;
 	spin_lock(&rtsp_ports_lock);
-	taken = !rtsp_media_live(md) &&
-		rtsp_port_busy(net, nf_ct_l3num(ct), addr, md->port,
-			       rtsp_port_hash(net, addr, md->port), ct);
+	taken = rtsp_port_lost(ct, md);
 	spin_unlock(&rtsp_ports_lock);
 	return taken;
 }
@@ -2749,15 +2755,6 @@ static void rtsp_lost(struct rtsp_conn *conn, struct nf_conn *ct,
 	rtsp_log_bad(ct, what, "client no longer followed");
 }
 
-/*
- * Bytes of a client not followed any more go out as they are.  Behind NAT
- * a SETUP among them would name a router port its session does not hold:
- * a segment that completes "client_port" (in any case), alone or after
- * the start of it that the client's last bytes ended with (@s->skip), is
- * dropped, and so is one past bytes not seen yet, where the start of the
- * word could hide.  Without a stream (@s NULL) a segment that ends with
- * the start of the word is dropped too.
- */
 /* The server has acknowledged client bytes from @seq on. */
 static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 {
@@ -2772,6 +2769,13 @@ static bool rtsp_server_acked(const struct nf_conn *ct, u32 seq)
 	       after(READ_ONCE(r->td_maxack), seq);
 }
 
+static unsigned int rtsp_unfollowed_drop(const struct nf_conn *ct)
+{
+	rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
+		     "dropped");
+	return NF_DROP;
+}
+
 /* Any PLAY from a client not followed would stream into another's flow. */
 static bool rtsp_unfollowed_taken(struct rtsp_conn *conn, struct nf_conn *ct)
 {
@@ -2782,6 +2786,15 @@ static bool rtsp_unfollowed_taken(struct rtsp_conn *conn, struct nf_conn *ct)
 	return true;
 }
 
+/*
+ * Bytes of a client not followed any more go out as they are.  Behind NAT
+ * a SETUP among them would name a router port its session does not hold:
+ * a segment that completes "client_port" (in any case), alone or after
+ * the start of it that the client's last bytes ended with (@s->skip), is
+ * dropped, and so is one past bytes not seen yet, where the start of the
+ * word could hide.  Without a stream (@s NULL) a segment that ends with
+ * the start of the word is dropped too.
+ */
 static unsigned int rtsp_unfollowed(struct nf_conn *ct,
 				    const struct rtsp_pkt *pk,
 				    struct rtsp_conn *conn,
@@ -2830,9 +2843,7 @@ static unsigned int rtsp_unfollowed(struct nf_conn *ct,
 	s->synced = true;
 	return NF_ACCEPT;
 drop:
-	rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
-		     "dropped");
-	return NF_DROP;
+	return rtsp_unfollowed_drop(ct);
 }
 
 /* Parse and act on the messages of the payload from offset @off on. */
@@ -3568,11 +3579,8 @@ out:
 		s->skip = nf_rtsp_client_port_scan(dptr, datalen, saved.skip);
 		s->held = 0;
 		saved.held = 0;
-		if (ret == NF_ACCEPT && s->skip == RTSP_CLIENT_PORT_FOUND) {
-			rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
-				     "dropped");
-			ret = NF_DROP;
-		}
+		if (ret == NF_ACCEPT && s->skip == RTSP_CLIENT_PORT_FOUND)
+			ret = rtsp_unfollowed_drop(ct);
 		if (ret == NF_ACCEPT && rtsp_unfollowed_taken(conn, ct))
 			ret = NF_DROP;
 	}
@@ -3661,11 +3669,7 @@ static unsigned int rtsp_unfollowed_skb(const struct sk_buff *skb,
 		if (m == RTSP_CLIENT_PORT_FOUND)
 			break;
 	}
-	if (!m)
-		return NF_ACCEPT;
-	rtsp_log_bad(ct, "client_port= from a client not followed, behind NAT",
-		     "dropped");
-	return NF_DROP;
+	return m ? rtsp_unfollowed_drop(ct) : NF_ACCEPT;
 }
 
 static int rtsp_help(struct sk_buff *skb, unsigned int protoff,
